@@ -1,0 +1,152 @@
+"""Model `thread`: a shared counter with and without a lock, and I/O vs CPU tasks.
+
+The counter race is made honest: on CPython 3.10+ the interpreter only switches threads at
+calls and backward jumps, so a bare ``counter += 1`` almost never loses an update and would
+"prove" that no lock is needed.  The ``update`` knob picks how the read-modify-write is
+written:
+
+- ``inplace``: ``counter += 1``, the textbook line (seldom loses updates on 3.10+);
+- ``call``: ``counter = bump(counter)``, a function call between the read and the write,
+  which is where real code (a getter, a log line) gives the scheduler its chance;
+- ``sleep0``: read, ``time.sleep(0)``, write: forces a switch every time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Literal
+
+from pydantic import Field
+
+from plugins.tasks import cpu_task, sleep_task
+from runner import hookimpl
+from runner.model import Metric, Model, Params, RunContext
+
+
+class ThreadParams(Params):
+    workload: Literal["counter", "sleep", "cpu"] = Field(
+        "counter", description="shared counter race, or tasks that sleep (I/O) or compute (CPU)"
+    )
+    threads: int = Field(2, ge=1, le=10_000, description="threads started")
+    increments: int = Field(100_000, ge=1, le=100_000_000, description="counter: per thread")
+    lock: Literal["none", "per_increment", "whole_loop"] = Field(
+        "none", description="counter: no lock, one acquire per increment, or one per thread"
+    )
+    update: Literal["inplace", "call", "sleep0"] = Field(
+        "call", description="counter: how the read-modify-write is written (see docs)"
+    )
+    tasks: int = Field(0, ge=0, le=100_000, description="sleep/cpu: tasks in all (0: one per thread)")
+    task_seconds: float = Field(0.1, ge=0, le=3600, description="sleep: seconds each task sleeps")
+    cpu_iterations: int = Field(200_000, ge=1, le=10**10, description="cpu: loop length per task")
+    daemon: bool = Field(False, description="start the threads as daemon threads")
+
+
+class ThreadModel(Model):
+    name = "thread"
+    description = "Threads: a shared counter with or without a lock; sleep (I/O) vs CPU tasks"
+    Params = ThreadParams
+    metrics = (
+        Metric("wall_s", "s", False, "time for all threads to finish", key=True),
+        Metric("expected", "updates", None, "counter: threads x increments"),
+        Metric("final", "updates", None, "counter: the counter's final value"),
+        Metric("lost_updates", "updates", False, "counter: expected - final", key=True),
+        Metric("serial_s", "s", False, "sleep/cpu: the same tasks run one after another"),
+        Metric("speedup", "x", True, "sleep/cpu: serial_s / wall_s", key=True),
+    )
+
+    def run(self, params: ThreadParams, ctx: RunContext) -> dict[str, float]:
+        if params.workload == "counter":
+            return _counter(params)
+        return _tasks(params)
+
+
+class _Counter:
+    value = 0
+
+
+def _bump(value: int) -> int:
+    return value + 1
+
+
+def _increment_loop(c: _Counter, n: int, update: str, lock: threading.Lock | None) -> None:
+    # One loop per variant: a branch inside the loop would change where switches happen.
+    if lock is not None and update == "inplace":
+        for _ in range(n):
+            with lock:
+                c.value += 1
+    elif lock is not None and update == "call":
+        for _ in range(n):
+            with lock:
+                c.value = _bump(c.value)
+    elif lock is not None:
+        for _ in range(n):
+            with lock:
+                v = c.value
+                time.sleep(0)
+                c.value = v + 1
+    elif update == "inplace":
+        for _ in range(n):
+            c.value += 1
+    elif update == "call":
+        for _ in range(n):
+            c.value = _bump(c.value)
+    else:
+        for _ in range(n):
+            v = c.value
+            time.sleep(0)
+            c.value = v + 1
+
+
+def _counter(p: ThreadParams) -> dict[str, float]:
+    counter = _Counter()
+    lock = threading.Lock()
+    per_inc = lock if p.lock == "per_increment" else None
+
+    def work() -> None:
+        if p.lock == "whole_loop":
+            with lock:
+                _increment_loop(counter, p.increments, p.update, None)
+        else:
+            _increment_loop(counter, p.increments, p.update, per_inc)
+
+    wall = _run_threads([work] * p.threads, p.daemon)
+    expected = p.threads * p.increments
+    return {"wall_s": wall, "expected": expected, "final": counter.value,
+            "lost_updates": expected - counter.value}  # fmt: skip
+
+
+def _tasks(p: ThreadParams) -> dict[str, float]:
+    n = p.tasks or p.threads
+    if p.workload == "sleep":
+        task, arg = sleep_task, p.task_seconds
+    else:
+        task, arg = cpu_task, p.cpu_iterations
+    t0 = time.perf_counter()
+    for _ in range(n):
+        task(arg)
+    serial = time.perf_counter() - t0
+    # Tasks are dealt to the threads round-robin, as a fixed pool would take them.
+    shares = [n // p.threads + (1 if i < n % p.threads else 0) for i in range(p.threads)]
+
+    def worker(count: int) -> None:
+        for _ in range(count):
+            task(arg)
+
+    wall = _run_threads([lambda c=c: worker(c) for c in shares if c], p.daemon)
+    return {"wall_s": wall, "serial_s": serial, "speedup": serial / wall if wall else 0.0}
+
+
+def _run_threads(targets: list, daemon: bool) -> float:
+    threads = [threading.Thread(target=t, daemon=daemon) for t in targets]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+@hookimpl
+def runner_models() -> list[Model]:
+    return [ThreadModel()]

@@ -1,0 +1,36 @@
+"""runner: a plugin-based experiment runner for concurrency models.
+
+Kept light on purpose: a worker imports this before a model's prelude (gevent's monkey
+patching) runs, so nothing here may import threading, pydantic or the plugins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("runner")
+"""Marker for hook implementations: ``@runner.hookimpl``."""
+
+_LAZY = {
+    "Model": "runner.model",
+    "Metric": "runner.model",
+    "Params": "runner.model",
+    "RunContext": "runner.model",
+    "ModelError": "runner.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The public API is importable from the package without paying for pydantic up front.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'runner' has no attribute {name!r}")
+
+
+__all__ = ["Metric", "Model", "ModelError", "Params", "RunContext", "__version__", "hookimpl"]

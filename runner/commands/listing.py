@@ -1,0 +1,60 @@
+"""`runner list`: models with their params, defaults and metrics; or the plugins."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from runner import hookimpl
+
+if TYPE_CHECKING:
+    from runner.plugins import PluginHost
+
+
+@hookimpl
+def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "list", help="list models or plugins", description="List models, or plugins."
+    )
+    p.add_argument("model", nargs="*", help="only these models")
+    p.add_argument("--plugins", action="store_true", help="list plugins: source, version, hooks")
+    p.set_defaults(func=list_)
+
+
+def list_(args: argparse.Namespace, host: PluginHost) -> int:
+    if args.plugins:
+        for info in host.info():
+            version = f" {info.version}" if info.version else ""
+            print(f"{info.name}{version} [{info.source}]: {', '.join(info.hooks) or '-'}")
+        return 0
+    models = host.models()
+    for name in args.model:
+        if name not in models:
+            from runner.errors import UsageError
+
+            raise UsageError(f"unknown model {name!r} (known: {', '.join(sorted(models))})")
+    for name, model in sorted(models.items()):
+        if args.model and name not in args.model:
+            continue
+        print(f"{name}: {model.description}  [plugin {host.model_plugin(name)}]")
+        print("  params:")
+        for field, info in model.Params.model_fields.items():
+            default = "" if info.is_required() else f" = {_show(info.default)}"
+            doc = f"  {info.description}" if info.description else ""
+            print(f"    {field}: {_type(info.annotation)}{default}{doc}")
+        print("  metrics:")
+        for m in model.metrics:
+            direction = {True: "higher is better", False: "lower is better", None: ""}
+            extra = ", ".join(x for x in (direction[m.higher_is_better], m.description) if x)
+            print(f"    {m.name} [{m.unit}]{'  ' + extra if extra else ''}")
+    return 0
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def _type(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    return text or str(annotation).replace("typing.", "")

@@ -1,0 +1,118 @@
+"""The whole plugin contract, in the order the hooks are called.
+
+Every hook is named ``runner_<phase>_<event>``; implementations take the subset of the
+arguments they need, so new keyword arguments can be added without breaking plugins.
+Mark implementations with ``runner.hookimpl``.  docs/writing-plugins.md explains each.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from runner.model import Model
+    from runner.results import RunRecord, SessionResult, TrialResult
+    from runner.session import Session
+    from runner.spec import Trial
+
+hookspec = pluggy.HookspecMarker("runner")
+
+# -- registration ---------------------------------------------------------------------
+
+
+@hookspec
+def runner_models() -> Sequence[Model]:
+    """Return the models this plugin provides.
+
+    Called once per process, when the plugin manager is built (in the CLI and in each
+    worker).  Collected from every plugin; two models with the same name are an error that
+    names both plugins.
+
+    :return: model objects (see ``runner.model.Model``); an empty list is fine.
+    """
+
+
+@hookspec
+def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add subcommands to the ``runner`` command line.
+
+    Called once, before the command line is parsed.  Add a parser with
+    ``subparsers.add_parser(NAME, help=...)`` and set its default ``func`` to a callable
+    taking ``(args, host)`` (the parsed arguments and the ``runner.plugins.PluginHost``)
+    and returning an exit code.
+
+    :param subparsers: the argparse sub-parser collection of the ``runner`` command.
+    """
+
+
+# -- session ---------------------------------------------------------------------------
+
+
+@hookspec
+def runner_session_start(session: Session) -> None:
+    """Called once after every spec is loaded and validated, before the first trial.
+
+    :param session: the session: its ``run_id``, ``experiments``, ``trials``, ``options``.
+    """
+
+
+@hookspec
+def runner_trial_start(session: Session, trial: Trial) -> None:
+    """Called in the CLI process just before a trial's worker is started.
+
+    :param session: the running session.
+    :param trial: the trial about to run (``trial.id``, ``trial.params``, ...).
+    """
+
+
+@hookspec
+def runner_run_done(session: Session, trial: Trial, record: RunRecord) -> None:
+    """Called when one run of a trial (warmup or measured) has finished in the worker.
+
+    :param session: the running session.
+    :param trial: the trial the run belongs to.
+    :param record: the run: ``index``, ``warmup``, ``elapsed_s`` and ``metrics``.
+    """
+
+
+@hookspec
+def runner_trial_done(session: Session, trial: Trial, result: TrialResult) -> None:
+    """Called when a trial has ended, whatever its status, with its summary computed.
+
+    Stores save the trial here, so a session killed later keeps it.
+
+    :param session: the running session.
+    :param trial: the trial that ended.
+    :param result: status, runs, summary statistics and expectation checks.
+    """
+
+
+@hookspec
+def runner_session_finish(session: Session, result: SessionResult) -> None:
+    """Called once at the end of a session, also after Ctrl-C (``result.interrupted``).
+
+    Reporters print their tables and writers write their files here.
+
+    :param session: the session that ended.
+    :param result: every finished trial, grouped by experiment, and the environment.
+    """
+
+
+# -- execution -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def runner_make_executor(name: str, session: Session) -> Any:
+    """Return an executor for ``name`` (``--executor``), or None if it is not yours.
+
+    The first non-None answer is used.  An executor has ``run(trials) -> Iterator``
+    semantics documented in ``runner.executors.local``.
+
+    :param name: the executor asked for, e.g. ``local``.
+    :param session: the session it will run.
+    """

@@ -1,0 +1,99 @@
+"""A session: the experiments of one `runner run`, run trial after trial."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from runner.results import FAILED, OK, ExpectCheck, ExperimentResult, SessionResult, TrialResult
+from runner.spec import matches
+
+if TYPE_CHECKING:
+    from runner.plugins import PluginHost
+    from runner.spec import Experiment, Trial
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclasses.dataclass
+class Session:
+    """What plugins see of a session: its id, experiments, trials and options."""
+
+    experiments: list[Experiment]
+    options: dict[str, Any]
+    host: PluginHost
+    environment: dict[str, Any]
+    argv: list[str]
+    run_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: str = dataclasses.field(default_factory=_now)
+
+    @property
+    def trials(self) -> list[Trial]:
+        return [t for exp in self.experiments for t in exp.trials]
+
+    def experiment(self, name: str) -> Experiment:
+        return next(e for e in self.experiments if e.name == name)
+
+    def run(self) -> SessionResult:
+        """Run every trial; Ctrl-C stops starting trials and keeps what finished."""
+        host = self.host
+        done: dict[str, list[TrialResult]] = {e.name: [] for e in self.experiments}
+        interrupted = False
+        host.session_start(self)
+        executor = host.make_executor(self.options.get("executor", "local"), self)
+        try:
+            with executor:
+                for trial in self.trials:
+                    host.trial_start(self, trial)
+                    result = executor.run_trial(
+                        trial, lambda record, t=trial: host.run_done(self, t, record)
+                    )
+                    result.summarize()
+                    check_expectations(self.experiment(trial.experiment), result)
+                    done[trial.experiment].append(result)
+                    host.trial_done(self, trial, result)
+        except KeyboardInterrupt:
+            interrupted = True
+        result = SessionResult(
+            run_id=self.run_id,
+            started=self.started,
+            finished=_now(),
+            environment=self.environment,
+            argv=self.argv,
+            experiments=[self._experiment_result(e, done[e.name]) for e in self.experiments],
+            interrupted=interrupted,
+        )
+        host.session_finish(self, result)
+        return result
+
+    def _experiment_result(self, exp: Experiment, trials: list[TrialResult]) -> ExperimentResult:
+        model = self.host.models()[exp.model]
+        metrics = {
+            m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better,
+                     "description": m.description, "key": m.key}
+            for m in model.metrics
+        }  # fmt: skip
+        return ExperimentResult(
+            exp.name, exp.description, exp.model, str(exp.path), exp.repeat, exp.warmup,
+            metrics, trials,
+        )  # fmt: skip
+
+
+def check_expectations(exp: Experiment, result: TrialResult) -> None:
+    """Check ``expect`` bounds on medians; an ok trial that misses one becomes ``failed``."""
+    for rule in exp.expect:
+        if not matches(rule.where, result.params):
+            continue
+        summary = result.summary.get(rule.metric)
+        median = summary.median if summary else None
+        ok = median is not None and (rule.min is None or median >= rule.min) and (
+            rule.max is None or median <= rule.max
+        )
+        result.expect.append(ExpectCheck(rule.metric, rule.min, rule.max, median, ok))
+    if result.status == OK and not all(c.ok for c in result.expect):
+        result.status = FAILED
+        result.error = "; ".join(c.describe() for c in result.expect if not c.ok)

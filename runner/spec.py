@@ -1,0 +1,376 @@
+"""Experiment specs: YAML -> validated Experiment -> expanded Trials.
+
+Every error is one line, ``FILE:LINE:COL: key.path: what is wrong``.  Validation uses the
+envelope model below and each model's own ``Params`` (pydantic, strict).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from runner import yamlsrc
+from runner.errors import SpecError
+
+if TYPE_CHECKING:
+    from runner.model import Model
+    from runner.plugins import PluginHost
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+DEFAULT_MAX_TRIALS = 10_000
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class Expect(_Strict):
+    """A bound on the median of a metric, for the trials whose params match ``where``."""
+
+    where: dict[str, Any] = Field(default_factory=dict, description="params to match")
+    metric: Name = Field(description="a metric of the model")
+    min: float | None = Field(None, description="the median must be at least this")
+    max: float | None = Field(None, description="the median must be at most this")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Expect:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        return self
+
+
+class Envelope(_Strict):
+    """One experiment: a model, its params and the matrix swept over them."""
+
+    name: Name = Field(description="identifier; default: the file's stem")
+    description: str = Field("", max_length=1000)
+    model: Name = Field(description="model name, see `runner list`")
+    params: dict[str, Any] = Field(default_factory=dict, description="fixed model params")
+    matrix: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict, description="param -> values; the trials are their product"
+    )
+    repeat: int = Field(5, ge=1, le=100_000, description="measured runs per trial")
+    warmup: int = Field(1, ge=0, le=10_000, description="unmeasured runs first")
+    timeout: float = Field(60.0, gt=0, le=86_400, description="seconds per run")
+    expect: list[Expect] = Field(default_factory=list, description="bounds on medians")
+    plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
+
+
+class SpecFile(_Strict):
+    """A file holding several experiments."""
+
+    experiments: list[dict[str, Any]] = Field(min_length=1)
+    plugins: list[str] = Field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Trial:
+    """One point of an experiment's matrix: full params, run in one worker."""
+
+    id: str
+    experiment: str
+    model: str
+    index: int
+    params: dict[str, Any]
+    swept: dict[str, Any]
+    repeat: int
+    warmup: int
+    timeout: float
+    spec: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Experiment:
+    name: str
+    description: str
+    model: str
+    params: dict[str, Any]
+    matrix: dict[str, list[Any]]
+    repeat: int
+    warmup: int
+    timeout: float
+    expect: list[Expect]
+    path: Path
+    trials: list[Trial] = dataclasses.field(default_factory=list)
+
+    @property
+    def trial_count(self) -> int:
+        return math.prod(len(v) for v in self.matrix.values())
+
+
+def spec_plugins(path: Path) -> list[str]:
+    """The ``plugins:`` of a spec file, resolved against its folder, before validation.
+
+    They must be loaded first: they may define the models the spec uses.
+    """
+    src = yamlsrc.load(path)
+    data = src.data if isinstance(src.data, dict) else {}
+    found: list[tuple[Any, yamlsrc.Loc]] = [(data.get("plugins"), ("plugins",))]
+    for i, exp in enumerate(data.get("experiments") or []):
+        if isinstance(exp, dict):
+            found.append((exp.get("plugins"), ("experiments", i, "plugins")))
+    out: list[str] = []
+    for value, loc in found:
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise src.error(loc, "must be a list of plugin files or module names")
+        for item in value:
+            out.append(_resolve_plugin(path, item))
+    return out
+
+
+def _resolve_plugin(spec: Path, item: str) -> str:
+    if item.endswith(".py") or "/" in item:
+        return str((spec.parent / item).resolve())
+    return item
+
+
+def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> list[Experiment]:
+    """Load, validate and expand one spec file.  Plugins it names must already be loaded."""
+    src = yamlsrc.load(path)
+    data = src.data
+    if not isinstance(data, dict):
+        raise src.error((), "a spec is a mapping with at least `model:` (see `runner schema`)")
+    if "experiments" in data:
+        top = _validate(src, (), SpecFile, data)
+        items = [(("experiments", i), exp) for i, exp in enumerate(top.experiments)]
+    else:
+        items = [((), data)]
+    experiments: list[Experiment] = []
+    seen: dict[str, yamlsrc.Loc] = {}
+    total = 0
+    for loc, raw in items:
+        if not isinstance(raw, dict):
+            raise src.error(loc, "each experiment is a mapping")
+        raw = {"name": path.stem if not loc else f"{path.stem}_{loc[-1]}", **raw}
+        env = _validate(src, loc, Envelope, raw)
+        if env.name in seen:
+            raise src.error((*loc, "name"), f"experiment name {env.name!r} is used twice")
+        seen[env.name] = loc
+        model = _model(src, loc, host, env.model)
+        exp = Experiment(
+            env.name, env.description, env.model, env.params, env.matrix, env.repeat,
+            env.warmup, env.timeout, env.expect, path,
+        )  # fmt: skip
+        total += exp.trial_count
+        if total > max_trials:
+            raise src.error(
+                (*loc, "matrix"),
+                f"{total:,} trials is above the limit of {max_trials:,}; "
+                "shrink the matrix or pass --max-trials",
+            )
+        exp.trials = list(_expand(src, loc, exp, model))
+        _check_expect(src, loc, exp, model)
+        experiments.append(exp)
+    return experiments
+
+
+def _validate(src: yamlsrc.Source, loc: yamlsrc.Loc, schema: type[BaseModel], data: Any) -> Any:
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise _translate(src, exc, lambda err_loc: (*loc, *err_loc), data, schema) from None
+
+
+def _translate(
+    src: yamlsrc.Source,
+    exc: ValidationError,
+    to_source: Any,
+    data: Any,
+    schema: type[BaseModel],
+) -> SpecError:
+    lines: list[str] = []
+    for err in exc.errors()[:10]:
+        err_loc = tuple(err["loc"])
+        loc = to_source(err_loc)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key" + _suggest(str(err_loc[-1]), _known_keys(schema, err_loc[:-1]))
+        elif err["type"] != "missing" and "input" in err:
+            msg += f" (got {_short(err['input'])})"
+        if err["type"] != "missing":
+            loc = _trim(src, loc)
+        line = f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {msg}"
+        if line not in lines:
+            lines.append(line)
+    return SpecError("\n".join(lines))
+
+
+def _trim(src: yamlsrc.Source, loc: yamlsrc.Loc) -> yamlsrc.Loc:
+    # pydantic appends union member tags (`float`, `int`) to locations; keep the real path.
+    while loc and tuple(loc) not in src.marks:
+        loc = loc[:-1]
+    return tuple(loc)
+
+
+def _known_keys(schema: type[BaseModel], parent: tuple[Any, ...]) -> list[str]:
+    if not parent:
+        return list(schema.model_fields)
+    if parent[-1:] and isinstance(parent[-1], int) and schema is Envelope:
+        return list(Expect.model_fields)
+    return []
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=repr) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, host: PluginHost, name: str) -> Model:
+    models = host.models()
+    if name not in models:
+        known = ", ".join(sorted(models)) or "none"
+        raise src.error(
+            (*loc, "model"),
+            f"unknown model {name!r}{_suggest(name, models)} (known: {known}; "
+            "a plugin may be missing: see `runner list`)",
+        )
+    return models[name]
+
+
+def _expand(
+    src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model: Model
+) -> Iterable[Trial]:
+    keys = list(exp.matrix)
+    fields = model.Params.model_fields
+    for key in [*exp.params, *keys]:
+        if key not in fields:
+            where = (*loc, "matrix" if key in exp.matrix else "params", key)
+            raise src.error(where, f"unknown param of model {model.name!r}{_suggest(key, fields)}")
+    combos = itertools.product(*(enumerate(exp.matrix[k]) for k in keys))
+    for index, combo in enumerate(combos):
+        swept = {k: v for k, (_, v) in zip(keys, combo)}
+        positions = {k: i for k, (i, _) in zip(keys, combo)}
+
+        def to_source(err_loc: tuple[Any, ...], _pos: dict[str, int] = positions) -> yamlsrc.Loc:
+            key = err_loc[0] if err_loc else None
+            if key in _pos:
+                return (*loc, "matrix", key, _pos[key], *err_loc[1:])
+            return (*loc, "params", *err_loc)
+
+        try:
+            params = model.Params.model_validate({**exp.params, **swept})
+        except ValidationError as exc:
+            raise _translate(src, exc, to_source, exp.params, model.Params) from None
+        suffix = ",".join(f"{k}={_label(v)}" for k, v in swept.items())
+        yield Trial(
+            id=f"{exp.name}[{suffix}]" if suffix else exp.name,
+            experiment=exp.name,
+            model=exp.model,
+            index=index,
+            params=params.model_dump(mode="json"),
+            swept=swept,
+            repeat=exp.repeat,
+            warmup=exp.warmup,
+            timeout=exp.timeout,
+            spec=str(exp.path),
+        )
+
+
+def _label(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model: Model) -> None:
+    metrics = [m.name for m in model.metrics]
+    fields = model.Params.model_fields
+    for i, rule in enumerate(exp.expect):
+        here = (*loc, "expect", i)
+        if rule.metric not in metrics:
+            raise src.error(
+                (*here, "metric"),
+                f"model {model.name!r} has no metric {rule.metric!r}{_suggest(rule.metric, metrics)}",
+            )
+        for key in rule.where:
+            if key not in fields:
+                raise src.error((*here, "where", key), f"unknown param{_suggest(key, fields)}")
+        if not any(matches(rule.where, t.params) for t in exp.trials):
+            raise src.error((*here, "where"), "matches no trial of this experiment")
+
+
+def matches(where: dict[str, Any], params: dict[str, Any]) -> bool:
+    """True when every ``where`` key equals the trial's param."""
+    return all(params.get(k) == v for k, v in where.items())
+
+
+def load_all(
+    paths: Sequence[Path], host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS
+) -> list[Experiment]:
+    """Load several spec files; experiment names must be unique across them."""
+    out: list[Experiment] = []
+    names: dict[str, Path] = {}
+    for path in paths:
+        for exp in load(path, host, max_trials - sum(len(e.trials) for e in out)):
+            if exp.name in names:
+                raise SpecError(f"{path}: experiment {exp.name!r} is also in {names[exp.name]}")
+            names[exp.name] = path
+            out.append(exp)
+    return out
+
+
+def json_schema(host: PluginHost) -> dict[str, Any]:
+    """JSON Schema of spec files, with every loaded model's params."""
+    from pydantic.json_schema import models_json_schema
+
+    models = host.models()
+    keys, defs = models_json_schema([(m.Params, "validation") for m in models.values()])
+    envelope = Envelope.model_json_schema()
+    envelope.pop("required", None)
+    envelope["required"] = ["model"]
+    defs.setdefault("$defs", {}).update(envelope.pop("$defs", {}))
+    branches = []
+    for m in models.values():
+        ref = keys[(m.Params, "validation")]
+        props = m.Params.model_json_schema()["properties"]
+        branches.append(
+            {
+                "if": {"properties": {"model": {"const": m.name}}, "required": ["model"]},
+                "then": {
+                    "properties": {
+                        "params": ref,
+                        "matrix": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {k: {"type": "array", "minItems": 1} for k in props},
+                        },
+                    }
+                },
+            }
+        )
+    envelope["properties"]["model"]["enum"] = sorted(models)
+    envelope["allOf"] = branches
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "runner experiment spec",
+        "oneOf": [
+            {"$ref": "#/$defs/Experiment"},
+            {
+                "type": "object",
+                "required": ["experiments"],
+                "additionalProperties": False,
+                "properties": {
+                    "experiments": {"type": "array", "items": {"$ref": "#/$defs/Experiment"}},
+                    "plugins": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        ],
+        "$defs": {**defs["$defs"], "Experiment": envelope},
+    }
