@@ -39,6 +39,9 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.commands.schema",
     "plugins.thread",
     "plugins.pool",
+    "plugins.process",
+    "plugins.queue",
+    "plugins.coroutine",
 )
 
 ENTRY_POINT_GROUP = "runner.plugins"

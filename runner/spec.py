@@ -110,10 +110,11 @@ class Experiment:
         return math.prod(len(v) for v in self.matrix.values())
 
 
-def spec_plugins(path: Path) -> list[str]:
+def spec_plugins(path: Path) -> list[tuple[str, str]]:
     """The ``plugins:`` of a spec file, resolved against its folder, before validation.
 
-    They must be loaded first: they may define the models the spec uses.
+    They must be loaded first: they may define the models the spec uses.  Each comes with
+    the ``FILE:LINE:COL: key.path`` that names it, for errors.
     """
     src = yamlsrc.load(path)
     data = src.data if isinstance(src.data, dict) else {}
@@ -121,14 +122,14 @@ def spec_plugins(path: Path) -> list[str]:
     for i, exp in enumerate(data.get("experiments") or []):
         if isinstance(exp, dict):
             found.append((exp.get("plugins"), ("experiments", i, "plugins")))
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     for value, loc in found:
         if value is None:
             continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise src.error(loc, "must be a list of plugin files or module names")
-        for item in value:
-            out.append(_resolve_plugin(path, item))
+        for i, item in enumerate(value):
+            out.append((_resolve_plugin(path, item), f"{src.where((*loc, i))}: {yamlsrc.dotted((*loc, i))}"))
     return out
 
 
@@ -158,7 +159,7 @@ def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> 
         raw = {"name": path.stem if not loc else f"{path.stem}_{loc[-1]}", **raw}
         env = _validate(src, loc, Envelope, raw)
         if env.name in seen:
-            raise src.error((*loc, "name"), f"experiment name {env.name!r} is used twice")
+            raise src.error((*loc, "name"), f"experiment name {env.name!r} is used twice", True)
         seen[env.name] = loc
         model = _model(src, loc, host, env.model)
         exp = Experiment(
@@ -203,7 +204,8 @@ def _translate(
             msg += f" (got {_short(err['input'])})"
         if err["type"] != "missing":
             loc = _trim(src, loc)
-        line = f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {msg}"
+        at_value = err["type"] not in ("missing", "extra_forbidden")
+        line = f"{src.where(loc, at_value)}: {yamlsrc.dotted(loc)}: {msg}"
         if line not in lines:
             lines.append(line)
     return SpecError("\n".join(lines))
@@ -242,6 +244,7 @@ def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, host: PluginHost, name: str) -
             (*loc, "model"),
             f"unknown model {name!r}{_suggest(name, models)} (known: {known}; "
             "a plugin may be missing: see `runner list`)",
+            value=True,
         )
     return models[name]
 
@@ -298,6 +301,7 @@ def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model:
             raise src.error(
                 (*here, "metric"),
                 f"model {model.name!r} has no metric {rule.metric!r}{_suggest(rule.metric, metrics)}",
+                value=True,
             )
         for key in rule.where:
             if key not in fields:

@@ -19,27 +19,36 @@ MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # values built, aliases included: bounds the billion-laughs attack
 
 Loc = tuple  # a key path: str keys and int indexes
+_PLAIN_TAGS = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
 
 
 class Source:
     """A loaded YAML document: its data and the position of every key path."""
 
-    def __init__(self, path: Path, data: Any, marks: dict[Loc, tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        data: Any,
+        marks: dict[Loc, tuple[int, int]],
+        value_marks: dict[Loc, tuple[int, int]],
+    ) -> None:
         self.path = path
         self.data = data
-        self.marks = marks
+        self.marks = marks  # where each key is written
+        self.value_marks = value_marks  # where its value starts
 
-    def where(self, loc: Loc) -> str:
-        """``FILE:LINE:COL`` of the deepest known prefix of ``loc``."""
+    def where(self, loc: Loc, value: bool = False) -> str:
+        """``FILE:LINE:COL`` of the deepest known prefix of ``loc``: its key, or its value."""
         loc = tuple(loc)
         while loc not in self.marks and loc:
             loc = loc[:-1]
-        line, col = self.marks.get(loc, (1, 1))
+        marks = self.value_marks if value else self.marks
+        line, col = marks.get(loc, self.marks.get(loc, (1, 1)))
         return f"{self.path}:{line}:{col}"
 
-    def error(self, loc: Loc, message: str) -> SpecError:
+    def error(self, loc: Loc, message: str, value: bool = False) -> SpecError:
         """A one-line error: ``FILE:LINE:COL: key.path: message``."""
-        return SpecError(f"{self.where(loc)}: {dotted(loc)}: {message}")
+        return SpecError(f"{self.where(loc, value)}: {dotted(loc)}: {message}")
 
 
 def dotted(loc: Loc) -> str:
@@ -82,7 +91,7 @@ def loads(text: str, path: Path) -> Source:
         raise SpecError(f"{path}:1:1: invalid YAML: {exc}") from None
     finally:
         loader.dispose()
-    return Source(path, data, builder.marks)
+    return Source(path, data, builder.marks, builder.value_marks)
 
 
 class _Builder:
@@ -90,6 +99,7 @@ class _Builder:
         self.path = path
         self.loader = loader
         self.marks: dict[Loc, tuple[int, int]] = {}
+        self.value_marks: dict[Loc, tuple[int, int]] = {}
         self.count = 0
         self.active: set[int] = set()
 
@@ -101,7 +111,11 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise self._fail(node, f"more than {MAX_NODES:,} values (aliases included); simplify")
-        self.marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
+        here = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.marks.setdefault(loc, here)
+        self.value_marks.setdefault(loc, here)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            raise self._fail(node, f"invalid YAML: the tag {node.tag!r} is not allowed in a spec")
         if id(node) in self.active:
             raise self._fail(node, "an alias refers to itself")
         if isinstance(node, yaml.MappingNode):

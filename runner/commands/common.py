@@ -24,10 +24,10 @@ def add_spec_args(parser: argparse.ArgumentParser) -> None:
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
     """Load the plugins the specs name, then validate and expand the specs."""
     for path in args.specs:
-        for item in spec.spec_plugins(path):
+        for item, where in spec.spec_plugins(path):
             try:
                 host.load(item, "spec")
             except PluginError as exc:
-                raise SpecError(f"{path}:1:1: plugins: {exc}") from None
+                raise SpecError(f"{where}: {exc}") from None
     host.check()
     return spec.load_all(args.specs, host, args.max_trials)

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+# The test kit is also a pytest11 plugin once installed; naming it here makes an
+# uninstalled checkout work too (pytest skips a plugin already registered by that name).
+pytest_plugins = ["runner.testing"]

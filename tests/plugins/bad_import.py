@@ -1,0 +1,3 @@
+"""A plugin that cannot be imported."""
+
+raise ImportError("missing_dependency is not installed")
