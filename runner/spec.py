@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runner import yamlsrc
+from runner.compare import parse_percent
 from runner.errors import SpecError
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 DEFAULT_MAX_TRIALS = 10_000
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+Percent = Annotated[float | str, AfterValidator(parse_percent)]
 
 
 class _Strict(BaseModel):
@@ -62,6 +64,11 @@ class Envelope(_Strict):
     warmup: int = Field(1, ge=0, le=10_000, description="unmeasured runs first")
     timeout: float = Field(60.0, gt=0, le=86_400, description="seconds per run")
     expect: list[Expect] = Field(default_factory=list, description="bounds on medians")
+    regress: dict[Name, Percent] = Field(
+        default_factory=dict,
+        description="metric -> regression threshold in percent, e.g. {wall_s: 10%}: "
+        "`runner compare` flags a significant change beyond it",
+    )
     plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
 
 
@@ -104,6 +111,7 @@ class Experiment:
     expect: list[Expect]
     path: Path
     trials: list[Trial] = dataclasses.field(default_factory=list)
+    regress: dict[str, float] = dataclasses.field(default_factory=dict)  # metric -> percent
 
     @property
     def trial_count(self) -> int:
@@ -164,7 +172,7 @@ def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> 
         model = _model(src, loc, host, env.model)
         exp = Experiment(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
-            env.warmup, env.timeout, env.expect, path,
+            env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
         )  # fmt: skip
         total += exp.trial_count
         if total > max_trials:
@@ -308,6 +316,15 @@ def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model:
                 raise src.error((*here, "where", key), f"unknown param{_suggest(key, fields)}")
         if not any(matches(rule.where, t.params) for t in exp.trials):
             raise src.error((*here, "where"), "matches no trial of this experiment")
+    directed = [m.name for m in model.metrics if m.higher_is_better is not None]
+    for name in exp.regress:
+        if name not in directed:
+            known = ", ".join(directed) or "none"
+            raise src.error(
+                (*loc, "regress", name),
+                f"model {model.name!r} has no metric {name!r} with a direction"
+                f"{_suggest(name, directed)} (metrics that can regress: {known})",
+            )
 
 
 def matches(where: dict[str, Any], params: dict[str, Any]) -> bool:
