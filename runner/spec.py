@@ -153,6 +153,7 @@ def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> 
     data = src.data
     if not isinstance(data, dict):
         raise src.error((), "a spec is a mapping with at least `model:` (see `runner schema`)")
+    items: list[tuple[yamlsrc.Loc, Any]]
     if "experiments" in data:
         top = _validate(src, (), SpecFile, data)
         items = [(("experiments", i), exp) for i, exp in enumerate(top.experiments)]

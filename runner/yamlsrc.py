@@ -139,11 +139,12 @@ class _Builder:
             key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise self._fail(key_node, f"{dotted(loc)}: keys must be plain strings")
+            key_loc = (*loc, key)
             if key in out:
-                first = self.marks[(*loc, key)]
+                first = self.marks[key_loc]
                 raise self._fail(
-                    key_node, f"{dotted((*loc, key))}: duplicate key (first at line {first[0]})"
+                    key_node, f"{dotted(key_loc)}: duplicate key (first at line {first[0]})"
                 )
-            self.marks[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = self.build(value_node, (*loc, key))
+            self.marks[key_loc] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, key_loc)
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,9 +101,9 @@ def test_spec_plugin_path_is_relative_to_the_spec(runner_cli):
 @pytest.mark.parametrize(
     ("plugin", "message"),
     [
-        ("bad_import.py", "cannot import: ImportError: missing_dependency is not installed"),
-        ("bad_hook.py", "unknown hook 'runner_model'; did you mean 'runner_models'?"),
-        ("bad_hook_arg.py", "hook 'runner_trial_done'"),
+        ("bad_import.py", "ImportError: missing_dependency is not installed"),
+        ("bad_hook.py", "did you mean 'runner_models'?"),
+        ("bad_hook_arg.py", "runner_trial_done"),
         ("clash.py", "model 'thread' is defined by two plugins: 'thread' and"),
     ],
 )
@@ -125,7 +126,7 @@ def test_blocking_a_builtin_plugin(runner_cli):
 def test_list_plugins_shows_source_and_hooks(runner_cli):
     res = runner_cli.run("list", "--plugins", "-p", str(PLUGINS / "extmodel.py"))
     assert res.code == 0, res.stderr
-    assert "pool [built-in]: runner_models" in res.stdout
+    assert re.search(r"^pool .*\[built-in\]: runner_models$", res.stdout, re.M)
     assert f"{PLUGINS / 'extmodel.py'} [-p]: runner_models" in res.stdout
 
 

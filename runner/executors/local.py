@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 EXIT_GRACE_S = 10.0  # after its last event, how long a trial may take to exit
 STDERR_TAIL_CHARS = 2000
+DEADLINE: dict[str, Any] = {"ev": "deadline"}
 
 
 class WorkerError(RunnerError):
@@ -57,8 +58,8 @@ class _Worker:
         self._sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.send(config)
         event = self.next_event(deadline=time.monotonic() + 120)
-        if event is None or event["ev"] == "fatal":
-            message = event["message"] if event else "worker exited during start-up"
+        if event is None or event["ev"] in ("fatal", "deadline"):
+            message = event.get("message", "no answer") if event else "worker exited during start-up"
             code = ExitCode(event.get("code", 3)) if event else ExitCode.INTERNAL
             self.close()
             err = WorkerError(f"worker: {message}")
@@ -70,12 +71,12 @@ class _Worker:
         self.proc.stdin.write((json.dumps(message) + "\n").encode())
         self.proc.stdin.flush()
 
-    def next_event(self, deadline: float) -> dict[str, Any] | None | bool:
-        """The next event; False when the deadline passed first; None at end of stream."""
+    def next_event(self, deadline: float) -> dict[str, Any] | None:
+        """The next event, ``DEADLINE`` when the deadline passed first, None at end of stream."""
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0 or not self._sel.select(left):
-                return False
+                return DEADLINE
             assert self.proc.stdout is not None
             chunk = os.read(self.proc.stdout.fileno(), 65536)
             if not chunk:
@@ -156,7 +157,7 @@ class LocalExecutor:
         timed_out = finished = False
         while True:
             event = self.worker.next_event(deadline)
-            if event is False:  # past the deadline: the whole group goes
+            if event is DEADLINE:  # past the deadline: the whole group goes
                 if finished:
                     result.status, result.error = ERROR, "the trial did not exit after its last run"
                 else:
