@@ -3,17 +3,22 @@
 A rich progress bar on a terminal; one plain line per trial when output is not a TTY (CI
 logs stay readable and parseable); nothing with ``-q``.  Registered for the session as an
 object plugin, as pytest's terminal reporter is, so its state lives with the session.
+
+On a terminal the table marks the best and worst trial of each metric that has a direction;
+``--no-color`` and ``NO_COLOR`` keep the marks as bold and underline.  Without a terminal
+the table is a Markdown table: no colour codes, no wrapping, one line per trial.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
-from runner.results import OK
+from runner.results import FAILED, OK
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,14 +27,26 @@ if TYPE_CHECKING:
     from runner.session import Session
     from runner.spec import Trial
 
-STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "magenta", "crashed": "red", "error": "red"}
+STATUS_STYLE = {
+    "ok": "green",
+    "failed": "red",
+    "timeout": "magenta",
+    "crashed": "red",
+    "error": "red",
+}
+MEASURED = (OK, FAILED)  # statuses whose runs all finished: FAILED missed an `expect` bound
+BEST, WORST = "bold green", "underline red"  # without colour: bold and underline
+PLAIN_WIDTH = 10_000  # no terminal: never wrap a row, whatever its width
 
 
 def _console(session: Session, stderr: bool) -> Console:
     from rich.console import Console
 
     no_color = bool(session.options.get("no_color") or os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = PLAIN_WIDTH
+    return console
 
 
 class TerminalReporter:
@@ -44,15 +61,28 @@ class TerminalReporter:
         self.task: Any = None
         if self.err.is_terminal:
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
                 TimeRemainingColumn,
-            )  # fmt: skip
+            )
+            from rich.table import Column
 
+            # The trial's label gives way first on a narrow terminal; the counts stay.
+            label = Column(overflow="ellipsis", no_wrap=True, ratio=1, min_width=20)
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[run]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                console=self.err, transient=True,
-            )  # fmt: skip
+                TextColumn("{task.description}", table_column=label),
+                BarColumn(bar_width=20),
+                TextColumn("{task.fields[run]}"),
+                TimeElapsedColumn(),
+                TextColumn("elapsed,"),
+                TimeRemainingColumn(),
+                TextColumn("left"),
+                console=self.err,
+                transient=True,
+                expand=True,
+            )
             self.task = self.progress.add_task("starting", total=self.total, run="")
             self.progress.start()
         self._runs_seen = 0
@@ -61,16 +91,18 @@ class TerminalReporter:
     def runner_trial_start(self, trial: Trial) -> None:
         self._runs_seen = 0
         if self.progress is not None:
-            label = f"[{self.done + 1}/{self.count}] {trial.id}"
-            self.progress.update(self.task, description=label, run=f"run 1/{trial.warmup + trial.repeat}")
+            from rich.markup import escape
+
+            params = " ".join(f"{k}={_cell(v)}" for k, v in trial.swept.items())
+            name = escape(trial.experiment)
+            label = f"trial {self.done + 1}/{self.count} [bold]{name}[/] {escape(params)}"
+            self.progress.update(self.task, description=label, run=run_label(trial, 0))
 
     @hookimpl
     def runner_run_done(self, trial: Trial, record: RunRecord) -> None:
         self._runs_seen += 1
         if self.progress is not None:
-            n = trial.warmup + trial.repeat
-            nxt = min(self._runs_seen + 1, n)
-            self.progress.update(self.task, advance=1, run=f"run {nxt}/{n}")
+            self.progress.update(self.task, advance=1, run=run_label(trial, self._runs_seen))
 
     @hookimpl
     def runner_trial_done(self, trial: Trial, result: TrialResult) -> None:
@@ -78,7 +110,9 @@ class TerminalReporter:
         if self.progress is not None:
             self.progress.update(self.task, advance=trial.warmup + trial.repeat - self._runs_seen)
             if result.status != OK:
-                self.progress.console.print(f"[red]{trial.id}: {result.status}[/]: {result.error}")
+                self.progress.console.print(
+                    f"{trial.id}: {result.status}: {result.error}", style="red", markup=False
+                )
         else:
             line = f"[{self.done}/{self.count}] {trial.id} {result.status} {result.duration_s:.2f}s"
             if result.status != OK:
@@ -90,15 +124,27 @@ class TerminalReporter:
         if self.progress is not None:
             self.progress.stop()
         session.host.pm.unregister(self)
-        for exp in result.experiments:
-            if exp.trials:
-                self.out.print(experiment_table(exp))
+        tables = [
+            experiment_table(e, marks=self.out.is_terminal) for e in result.experiments if e.trials
+        ]
+        for i, table in enumerate(tables):
+            if self.out.is_terminal:
+                self.out.print(table)
+                continue
+            # Rich pads Markdown tables with blank lines and trailing spaces: strip them, so
+            # each line is a title or a table row.
+            with self.out.capture() as captured:
+                self.out.print(table)
+            lines = [ln.rstrip() for ln in captured.get().splitlines() if ln.strip()]
+            print(("\n" if i else "") + "\n".join(lines), flush=True)
         self._print_problems(result)
 
     def _print_problems(self, result: SessionResult) -> None:
+        from rich.markup import escape
+
         bad = [t for t in result.trials() if t.status != OK]
         for t in bad:
-            self.err.print(f"[bold red]{t.status.upper()}[/] {t.id}: {t.error}", markup=True)
+            self.err.print(f"[bold red]{t.status.upper()}[/] {escape(f'{t.id}: {t.error}')}")
             tail = [ln for ln in t.stderr_tail.strip().splitlines() if ln.strip()][-5:]
             for ln in tail:
                 self.err.print(f"    {ln}", markup=False)
@@ -109,25 +155,72 @@ class TerminalReporter:
         self.err.print(summary, style="bold red" if bad or result.interrupted else "bold green")
 
 
-def experiment_table(exp: ExperimentResult) -> Any:
+def run_label(trial: Trial, done: int) -> str:
+    """Which run is under way after ``done`` runs: ``warmup 1/1``, then ``run 2/5``."""
+    if done < trial.warmup:
+        return f"warmup {done + 1}/{trial.warmup}"
+    return f"run {min(done - trial.warmup + 1, trial.repeat)}/{trial.repeat}"
+
+
+def extremes(exp: ExperimentResult, metric: str) -> tuple[int, int] | None:
+    """Indexes of the best and worst trial by median, for a metric with a direction.
+
+    Only trials that ran all their runs count: ok ones, and those that missed an
+    expectation.  None when there is nothing to tell apart: no direction, fewer than two
+    such trials that report the metric, or all of them equal.
+    """
+    higher = exp.metrics.get(metric, {}).get("higher_is_better")
+    found = [
+        (t.summary[metric].median, i)
+        for i, t in enumerate(exp.trials)
+        if t.status in MEASURED and metric in t.summary
+    ]
+    if higher is None or len(found) < 2 or min(found)[0] == max(found)[0]:
+        return None
+    low, high = min(found)[1], max(found)[1]
+    return (high, low) if higher else (low, high)
+
+
+def experiment_table(exp: ExperimentResult, marks: bool = True) -> Any:
+    """The experiment's trials with each key metric's median and spread.
+
+    :param marks: style the best and worst trial per metric (a terminal); False gives a
+        plain Markdown table for logs and pipes.
+    """
+    from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
-    key = [n for n, m in exp.metrics.items() if m.get("key")] or list(exp.metrics)[:4]
-    table = Table(title=f"{exp.name} ({exp.model})", title_justify="left")
+    reported = {name for t in exp.trials for name in t.summary}
+    key = [n for n, m in exp.metrics.items() if m.get("key") and n in reported]
+    key = key or [n for n in exp.metrics if n in reported][:4]
+    table = Table(
+        title=escape(f"{exp.name} ({exp.model})"),
+        title_justify="left",
+        box=box.HEAVY_HEAD if marks else box.MARKDOWN,
+    )
     swept = list(exp.trials[0].swept) if exp.trials else []
     for name in swept or ["trial"]:
         table.add_column(name)
     table.add_column("status")
     for name in key:
         unit = exp.metrics[name]["unit"]
-        table.add_column(f"{name} [{unit}]" if unit else name, justify="right")
-    for t in exp.trials:
-        cells = [_cell(t.swept[k]) for k in swept] if swept else [t.id]
+        # Escaped: rich would take "[s]" for a style tag and drop it.
+        table.add_column(escape(f"{name} [{unit}]") if unit else name, justify="right")
+    best_worst = {name: extremes(exp, name) for name in key} if marks else {}
+    for i, t in enumerate(exp.trials):
+        cells = [escape(_cell(t.swept[k])) for k in swept] if swept else [escape(t.id)]
         cells.append(f"[{STATUS_STYLE.get(t.status, 'red')}]{t.status}[/]")
         for name in key:
             s = t.summary.get(name)
-            cells.append("-" if s is None else _num(s.median) + _spread(s.median, s.stdev, s.n))
+            text = "-" if s is None else format_number(s.median) + _spread(s.median, s.stdev, s.n)
+            ends = best_worst.get(name)
+            style = (BEST if i == ends[0] else WORST if i == ends[1] else "") if ends else ""
+            cells.append(f"[{style}]{text}[/]" if style else text)
         table.add_row(*cells)
+    if any(best_worst.values()):
+        table.caption = f"[{BEST}]best[/] and [{WORST}]worst[/] median of each metric"
+        table.caption_justify = "left"
     return table
 
 
@@ -142,9 +235,13 @@ def _spread(median: float, stdev: float, n: int) -> str:
     return f" ±{100 * stdev / abs(median):.1f}%"
 
 
-def _num(value: float) -> str:
-    if value == int(value) and abs(value) < 1e12:
-        return f"{int(value):,}"
+def format_number(value: float) -> str:
+    """A number for people: 4 significant digits, whole numbers from 10,000 up (with
+    thousands separators, never an exponent below 1e15)."""
+    if not math.isfinite(value):
+        return str(value)
+    if (value == int(value) or abs(value) >= 1e4) and abs(value) < 1e15:
+        return f"{value:,.0f}"
     return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.3g}"
 
 

@@ -1,0 +1,364 @@
+"""The HTML report: one self-contained page, charts inline as SVG, no script, no fetch.
+
+Per experiment: the spec (rebuilt from the results), the trials table with failures in
+full, then for each metric a chart against each swept param and, for latency-like
+metrics, a percentile chart.  The sessions' environments come first, side by side, with
+the rows that differ highlighted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from runner import __version__
+from runner.report.comparison import comparison_html, mark_regressions
+from runner.report.markup import Td, esc, table
+from runner.report.series import (
+    Chart,
+    ExperimentView,
+    direction,
+    experiment_charts,
+    experiment_views,
+    key,
+    ordered_values,
+)
+from runner.report.terminal import format_number
+from runner.results import OK
+
+if TYPE_CHECKING:
+    from runner.report.comparison import SessionComparison
+    from runner.report.sessions import LoadedSession
+    from runner.results import Summary, TrialResult
+
+CSS = """
+:root { --fg: #1d2433; --muted: #5f6b7a; --line: #d8dde5; --bg2: #f5f7fa;
+        --bad: #c62828; --good: #2e7d32; --warn: #8a5a00; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: var(--fg); margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 1400px; }
+h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
+h2 { font-size: 1.3rem; margin: 2.5rem 0 .3rem; padding-top: .8rem;
+     border-top: 2px solid var(--line); }
+h3 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; }
+.muted, .note { color: var(--muted); }
+code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+            font-size: 12.5px; }
+pre { background: var(--bg2); padding: .7rem 1rem; border-radius: 6px; overflow-x: auto; }
+nav ul { columns: 3 16rem; padding-left: 1.2rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; margin: .4rem 0 1rem; }
+th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left;
+         vertical-align: top; }
+th { background: var(--bg2); font-weight: 600; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td .spread { display: block; color: var(--muted); font-size: 11.5px; }
+tr.differs td { background: #fff6e0; }
+tr.notok td { background: #fdecec; }
+tr.detail td { background: #fff8f8; font-size: 12.5px; }
+td.regression { outline: 2px solid var(--bad); outline-offset: -2px; }
+.badge { display: inline-block; padding: 0 .45rem; border-radius: 9px; font-size: 12px;
+         font-weight: 600; background: var(--bg2); }
+.badge.ok, .badge.good { background: #e3f4e4; color: var(--good); }
+.badge.bad { background: #fde2e2; color: var(--bad); }
+.badge.warn { background: #fff1d6; color: var(--warn); }
+.verdict.bad { color: var(--bad); font-weight: 600; }
+.verdict.good { color: var(--good); font-weight: 600; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr));
+          gap: 1rem; }
+figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .4rem; }
+figure.chart svg { width: 100%; height: auto; display: block; }
+figcaption { font-size: 12px; color: var(--muted); padding: .2rem .3rem 0; }
+details summary { cursor: pointer; color: var(--muted); }
+@media print { h2 { break-before: page; } figure.chart { break-inside: avoid; } }
+"""
+
+STATUS_CLASS = {"ok": "ok", "failed": "bad", "timeout": "warn", "crashed": "bad", "error": "bad"}
+ENV_ROWS = (
+    "python",
+    "implementation",
+    "platform",
+    "machine",
+    "cpu",
+    "cpu_count",
+    "hostname",
+    "git_commit",
+)
+
+
+def build_report(
+    sessions: Sequence[LoadedSession],
+    *,
+    band: str = "minmax",
+    comparisons: Sequence[SessionComparison] = (),
+    title: str | None = None,
+) -> tuple[str, int]:
+    """The report's HTML and the number of charts in it."""
+    views = experiment_views(sessions)
+    title = title or "runner report: " + ", ".join(s.label for s in sessions)
+    body = [f"<header><h1>{esc(title)}</h1><p class='muted'>{_generated(sessions)}</p></header>"]
+    if len(views) > 1:
+        items = "".join(f'<li><a href="#{_anchor(v)}">{esc(v.name)}</a></li>' for v in views)
+        body.append(f"<nav><ul>{items}</ul></nav>")
+    body.append(_sessions_html(sessions))
+    if comparisons:
+        body.append('<section id="comparison"><h2>Comparison</h2>')
+        body.append(comparison_html(comparisons) + "</section>")
+    count = 0
+    for view in views:
+        charts = experiment_charts(view, band)
+        mark_regressions(charts, comparisons)
+        body.append(_experiment_html(view, charts, comparisons, count))
+        count += len(charts)
+    if not views:
+        body.append("<p class='note'>These results hold no experiments.</p>")
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+    return page, count
+
+
+def _generated(sessions: Sequence[LoadedSession]) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    sources = ", ".join(f"<code>{esc(s.source)}</code>" for s in sessions)
+    return f"Made by runner {esc(__version__)} on {esc(now)} from {sources}."
+
+
+def _anchor(view: ExperimentView) -> str:
+    # Views are told apart by name and model: so are their anchors.
+    return "exp-" + re.sub(r"[^A-Za-z0-9_.-]", "-", f"{view.name}-{view.model}")
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+def _env_rows(session: LoadedSession) -> dict[str, str]:
+    r = session.result
+    env = r.environment
+    rows = {
+        "run id": r.run_id,
+        "started": r.started,
+        "finished": r.finished + (" (interrupted)" if r.interrupted else ""),
+        "command": "runner " + " ".join(r.argv),
+    }
+    rows.update({name: str(env.get(name, "")) for name in ENV_ROWS})
+    for name, version in sorted((env.get("packages") or {}).items()):
+        rows[name] = str(version or "-")
+    return rows
+
+
+def _sessions_html(sessions: Sequence[LoadedSession]) -> str:
+    envs = [_env_rows(s) for s in sessions]
+    names = list(dict.fromkeys(n for env in envs for n in env))
+    rows = []
+    for name in names:
+        values = [env.get(name, "") for env in envs]
+        # Differences between sessions are what explain a change: make them stand out.
+        differs = len(sessions) > 1 and name not in ("run id", "started", "finished", "command")
+        cls = "differs" if differs and len(set(values)) > 1 else ""
+        rows.append((cls, [esc(name), *(f"<code>{esc(v)}</code>" for v in values)]))
+    head = "Session" if len(sessions) == 1 else "Sessions"
+    note = (
+        "<p class='note'>Highlighted rows differ between the sessions.</p>"
+        if len(sessions) > 1
+        else ""
+    )
+    return (
+        f'<section id="sessions"><h2>{head} and environment</h2>{note}'
+        + table(["", *(esc(s.label) for s in sessions)], rows, cls="env")
+        + "</section>"
+    )
+
+
+# -- one experiment ----------------------------------------------------------------------
+
+
+def _experiment_html(
+    view: ExperimentView, charts: list[Chart], comparisons: Sequence[SessionComparison], first: int
+) -> str:
+    trials = view.trials()
+    statuses: dict[str, int] = {}
+    for ref in trials:
+        statuses[ref.trial.status] = statuses.get(ref.trial.status, 0) + 1
+    counts = ", ".join(
+        f'<span class="badge {STATUS_CLASS.get(s, "bad")}">{n} {esc(s)}</span>'
+        for s, n in statuses.items()
+    )
+    out = [
+        f'<section class="experiment" id="{_anchor(view)}">',
+        f"<h2>{esc(view.name)} <span class='muted'>({esc(view.model)})</span></h2>",
+    ]
+    if view.description:
+        out.append(f"<p>{esc(view.description)}</p>")
+    out.append(f"<p>{len(trials)} trials: {counts}</p>")
+    out.append(_spec_html(view))
+    out.append("<h3>Trials</h3>")
+    out.append(_trials_table(view, comparisons))
+    out.append(_charts_html(view, charts, first))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _spec_html(view: ExperimentView) -> str:
+    """The spec as run, rebuilt from the results, and what differs between sessions."""
+    import yaml
+
+    _, first = view.parts[0]
+    spec: dict[str, Any] = {"name": view.name}
+    if view.description:
+        spec["description"] = view.description
+    spec["model"] = view.model
+    spec["params"] = view.fixed()
+    swept = view.swept()
+    if swept:
+        refs = view.trials()
+        spec["matrix"] = {p: ordered_values(r.trial.params.get(p) for r in refs) for p in swept}
+    spec["repeat"], spec["warmup"] = first.repeat, first.warmup
+    text = yaml.safe_dump(spec, sort_keys=False, default_flow_style=None, width=90)
+    files = ", ".join(dict.fromkeys(f"<code>{esc(e.spec)}</code>" for _, e in view.parts if e.spec))
+    differs = dict(view.between_sessions())
+    for field in ("repeat", "warmup"):
+        values = {s.label: [getattr(e, field)] for s, e in view.parts}
+        if len({v[0] for v in values.values()}) > 1:
+            differs[field] = values
+    notes = [
+        esc(name)
+        + ": "
+        + "; ".join(f"{esc(', '.join(map(key, v)))} in {esc(s)}" for s, v in by.items())
+        for name, by in differs.items()
+    ]
+    note = (
+        f"<p class='note'>Not the same in every session: {'. '.join(notes)}.</p>" if notes else ""
+    )
+    return (
+        f"<details open><summary>Spec{' from ' + files if files else ''}, with every param "
+        f"as run (defaults included)</summary><pre>{esc(text)}</pre></details>{note}"
+    )
+
+
+def _trials_table(view: ExperimentView, comparisons: Sequence[SessionComparison]) -> str:
+    swept = view.swept()
+    metrics = view.reported()
+    multi = len(view.sessions) > 1
+    regressed = {c.new: c.regressed() for c in comparisons}
+    heads = (["session"] if multi else []) + (swept or ["trial"]) + ["status", "runs", "time"]
+    for m in metrics:
+        unit = view.metrics.get(m, {}).get("unit", "")
+        heads.append(esc(f"{m} [{unit}]" if unit else m))
+    rows: list[Any] = []
+    for session, exp in view.parts:
+        bad = regressed.get(session.label, set())
+        for t in exp.trials:
+            cells: list[str | Td] = [esc(session.label)] if multi else []
+            cells += [esc(key(t.params.get(p))) for p in swept] if swept else [esc(t.id)]
+            cells.append(
+                f'<span class="badge {STATUS_CLASS.get(t.status, "bad")}">{esc(t.status)}</span>'
+            )
+            cells += [f"{len(t.runs)}/{exp.repeat}", Td(f"{t.duration_s:.2f} s", "num")]
+            cells += [_metric_cell(t.summary.get(m), (t.id, m) in bad) for m in metrics]
+            rows.append(("" if t.status == OK else "notok", cells))
+            if t.status != OK:
+                rows.append(("detail", [Td(_failure_html(t), colspan=len(heads))]))
+    return table(heads, rows, cls="trials")
+
+
+def _metric_cell(summary: Summary | None, regression: bool) -> Td:
+    """The median, then the min-max over runs in small print."""
+    if summary is None:
+        return Td("-", "num")
+    spread = ""
+    if summary.n > 1:
+        low, high = format_number(summary.min), format_number(summary.max)
+        spread = f'<span class="spread">{low} &ndash; {high}</span>'
+    mark = ' <span class="badge bad">regression</span>' if regression else ""
+    return Td(
+        format_number(summary.median) + mark + spread, "num regression" if regression else "num"
+    )
+
+
+def _failure_html(t: TrialResult) -> str:
+    # A failed expectation is the error itself; the stderr tail explains a crash.
+    tail = t.stderr_tail.strip()
+    details = f"<details><summary>stderr</summary><pre>{esc(tail)}</pre></details>" if tail else ""
+    return f"<strong>{esc(t.status)}:</strong> {esc(t.error or '')}{details}"
+
+
+# -- charts ------------------------------------------------------------------------------
+
+BAND_TEXT = {
+    "minmax": "the band spans min to max",
+    "iqr": "the band spans the middle half",
+    "none": "no band",
+}
+
+
+def _charts_html(view: ExperimentView, charts: list[Chart], first: int) -> str:
+    """Charts grouped by metric; percentile charts last."""
+    if not charts:
+        return "<p class='note'>No metric was measured: nothing to chart.</p>"
+    out = []
+    by_metric: dict[str, list[Chart]] = {}
+    for chart in charts:
+        heading = "percentiles" if chart.kind == "percentiles" else chart.metric
+        by_metric.setdefault(heading, []).append(chart)
+    n = first
+    for heading, group in by_metric.items():
+        out.append(f"<h3>{_metric_heading(view, heading)}</h3><div class='charts'>")
+        for chart in group:
+            n += 1
+            out.append(_figure(chart, f"c{n}"))
+        out.append("</div>")
+    missing = [m for m in view.metrics if m not in view.reported()]
+    if missing:
+        out.append(f"<p class='note'>Not reported by any trial: {esc(', '.join(missing))}.</p>")
+    return "\n".join(out)
+
+
+def _metric_heading(view: ExperimentView, metric: str) -> str:
+    if metric == "percentiles":
+        return "Percentiles"
+    info = view.metrics.get(metric, {})
+    unit = f" [{info['unit']}]" if info.get("unit") else ""
+    extra = "; ".join(
+        x for x in (info.get("description"), direction(info.get("higher_is_better"))) if x
+    )
+    return f"{esc(metric + unit)}" + (f" <span class='muted'>{esc(extra)}</span>" if extra else "")
+
+
+def _figure(chart: Chart, prefix: str) -> str:
+    from runner.report.plot import render
+
+    svg = inline_svg(render(chart, "svg").decode("utf-8"), prefix, chart.title)
+    if chart.kind == "percentiles":
+        what = "median over runs at each percentile"
+    elif chart.kind == "runs":
+        what = "each measured run"
+    else:
+        what = "median over runs"
+    caption = f"{what}; {BAND_TEXT[chart.band]} over runs."
+    bad = chart.not_ok
+    if bad:
+        listed = ", ".join(f"{p.trial_id} ({p.status})" for p in bad)
+        caption += f" Not ok: {esc(listed)}."
+    attrs = f'data-kind="{chart.kind}" data-metric="{esc(chart.metric)}" data-x="{esc(chart.x)}"'
+    return f'<figure class="chart" {attrs}>{svg}<figcaption>{caption}</figcaption></figure>'
+
+
+_XML_PROLOGUE = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>", re.S)
+_ID = re.compile(r'\bid="([^"]+)"')
+_REF = re.compile(r'(href="#|url\(#)([^")]+)')
+
+
+def inline_svg(svg: str, prefix: str, title: str) -> str:
+    """An SVG file's text made fit to sit inside HTML: no prologue or metadata, and ids
+    prefixed so several charts on one page never share one."""
+    svg = _XML_PROLOGUE.sub("", svg).strip()
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m[1]}"', svg)
+    svg = _REF.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", svg)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{esc(title)}" ', 1)
