@@ -1,0 +1,183 @@
+"""Download clients: take the next file from the shared list, fetch it, verify it.
+
+Each file is one RNF1 request on its own connection.  A file counts as verified only when
+the server said OK, the announced length is the listed size, every byte arrived and the
+sha256 of what arrived is the listed one.  Downloads are written under the run's own
+directory by list index, never by a name the server chose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from plugins.net import fileproto as proto
+from plugins.net.fanout import Env, run_clients
+from plugins.net.stats import percentile
+from runner.errors import ModelError
+
+Entry = tuple[str, int, str]  # name, size, sha256 hex
+# index, outcome, bytes received, latency ns, detail
+Fetch = tuple[int, str, int, int, str]
+
+MAX_LIST_BYTES = 64 << 20
+
+_STATUS_OUTCOME = {
+    proto.Status.NOT_FOUND: "not_found",
+    proto.Status.REFUSED: "refused",
+    proto.Status.BAD_REQUEST: "bad_request",
+    proto.Status.SERVER_ERROR: "server_error",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What every download client shares: where, which files, how."""
+
+    family: int
+    sockaddr: tuple[Any, ...]
+    manifest: list[Entry]
+    chunk_size: int
+    io_timeout: float
+    deadline: float  # time.monotonic() by which the run must be over
+    save_dir: Path | None
+
+
+def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
+    """Fetch file ``index`` of the list; return ``(outcome, bytes received, detail)``.
+
+    The outcome is ``ok`` only for a verified file.
+    """
+    name, size, digest = plan.manifest[index]
+    got = 0
+    sock = sockmod.socket(plan.family, socket.SOCK_STREAM)
+    save_to = plan.save_dir / f"{index:06d}.bin" if plan.save_dir is not None else None
+    out = open(save_to, "wb") if save_to is not None else None  # noqa: SIM115 - closed below
+    try:
+        sock.settimeout(plan.io_timeout)
+        sock.connect(plan.sockaddr)
+        sock.sendall(proto.encode_request(proto.OP_GET, name))
+        status, length = proto.read_response(sock, time.monotonic() + plan.io_timeout)
+        if status != proto.Status.OK:
+            reason = proto.recv_exact(sock, min(length, proto.MAX_ERROR_BODY))
+            return _STATUS_OUTCOME[status], 0, reason.decode("utf-8", "replace")
+        if length != size:
+            return "length", 0, f"server announced {length} bytes, the list says {size}"
+        h = hashlib.sha256()
+        buf = bytearray(plan.chunk_size)
+        view = memoryview(buf)
+        while got < length:
+            n = sock.recv_into(view[: min(plan.chunk_size, length - got)])
+            if n == 0:
+                return "truncated", got, f"closed after {got} of {length} bytes"
+            h.update(view[:n])
+            if out is not None:
+                out.write(view[:n])
+            got += n
+            if time.monotonic() > plan.deadline:
+                return "timeout", got, "run deadline reached"
+        if h.hexdigest() != digest:
+            return "corrupt", got, "sha256 differs from the list"
+        return "ok", got, ""
+    except TimeoutError as exc:
+        return "timeout", got, str(exc) or "timed out"
+    except (OSError, proto.ProtocolError, proto.Truncated) as exc:
+        return "error", got, f"{type(exc).__name__}: {exc}"
+    finally:
+        sock.close()
+        if out is not None:
+            out.close()
+
+
+def download_job(env: Env, plan: Plan) -> list[Fetch]:
+    """One client: fetch files from the shared list until it is exhausted."""
+    done: list[Fetch] = []
+    for _ in range(len(plan.manifest)):  # bounded: never more files than the list holds
+        index = env.take()
+        if index >= len(plan.manifest) or time.monotonic() > plan.deadline:
+            break
+        t0 = time.monotonic_ns()
+        outcome, got, detail = fetch(env.sockmod, plan, index)
+        done.append((index, outcome, got, time.monotonic_ns() - t0, detail))
+    return done
+
+
+def run_download(
+    kind: str,
+    clients: int,
+    address: tuple[str, int],
+    manifest: list[Entry],
+    *,
+    chunk_size: int,
+    io_timeout: float,
+    timeout: float,
+    save_dir: Path | None,
+) -> dict[str, float]:
+    """Download every listed file once with ``clients`` clients; return the download metrics."""
+    from plugins.net.address import resolve
+
+    family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
+    deadline = time.monotonic() + timeout
+    plan = Plan(family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir)
+    t0 = time.perf_counter_ns()
+    per_client = run_clients(kind, clients, lambda env: download_job(env, plan), timeout)
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    return summarize(manifest, [f for fetched in per_client for f in fetched], wall, address)
+
+
+def summarize(
+    manifest: list[Entry], fetched: list[Fetch], wall: float, address: tuple[str, int]
+) -> dict[str, float]:
+    received = dict.fromkeys(range(len(manifest)), 0)
+    verified = [f for f in fetched if f[1] == "ok"]
+    for index, _, got, _, _ in fetched:
+        received[index] = max(received[index], got)
+    failed = [f for f in fetched if f[1] != "ok"]
+    if fetched and not verified and all(f[1] == "error" for f in failed):
+        raise ModelError(f"no file could be fetched from {address[0]}:{address[1]}: {failed[0][4]}")
+    ok_bytes = sum(manifest[f[0]][1] for f in verified)
+    metrics: dict[str, float] = {
+        "wall_s": wall,
+        "mib_per_s": ok_bytes / (1 << 20) / wall,
+        "files_per_s": len(verified) / wall,
+        "files_verified": len(verified),
+        "files_corrupt": sum(f[1] == "corrupt" for f in fetched),
+        "bytes_lost": sum(size - min(received[i], size) for i, (_, size, _) in enumerate(manifest)),
+        "errors": len(manifest) - len(verified),
+    }
+    latencies = sorted(f[3] for f in verified)
+    if latencies:
+        metrics["file_p50_us"] = percentile(latencies, 50) / 1e3
+        metrics["file_p99_us"] = percentile(latencies, 99) / 1e3
+    return metrics
+
+
+def fetch_manifest(address: tuple[str, int], io_timeout: float) -> list[Entry]:
+    """Ask a server for its file list (LIST); a server that answers otherwise is an error."""
+    from plugins.net.fileroot import Refused, check_name
+
+    where = f"{address[0]}:{address[1]}"
+    try:
+        with socket.create_connection(address, timeout=io_timeout) as sock:
+            sock.sendall(proto.encode_request(proto.OP_LIST))
+            status, length = proto.read_response(sock, time.monotonic() + io_timeout)
+            if length > MAX_LIST_BYTES:
+                raise proto.ProtocolError(f"a list of {length} bytes is too long")
+            body = proto.recv_exact(sock, length, time.monotonic() + io_timeout)
+    except (OSError, proto.ProtocolError, proto.Truncated) as exc:
+        raise ModelError(f"cannot get the file list from {where}: {exc}") from None
+    if status != proto.Status.OK:
+        raise ModelError(f"{where} refused the file list: {status.name} {body[:200]!r}")
+    try:
+        entries = proto.parse_manifest(body)
+        for name, _, _ in entries:
+            check_name(name.encode())
+    except (proto.ProtocolError, Refused, UnicodeError) as exc:
+        raise ModelError(f"{where} sent a bad file list: {exc}") from None
+    if not entries:
+        raise ModelError(f"{where} serves no files")
+    return entries

@@ -1,0 +1,149 @@
+"""TCP echo clients: connect, wait for all the others, then time round trips.
+
+Every client connects first and waits at the gate, so all connections are open at once
+(the c10k case) before any traffic starts.  A round trip sends ``payload_bytes`` and reads
+them back; a reply that differs from what was sent is an error, not a round trip.
+"""
+
+from __future__ import annotations
+
+import array
+import dataclasses
+import socket
+import struct
+import time
+from typing import Any
+
+from plugins.net.fanout import Env, run_clients
+from plugins.net.fileproto import Truncated
+from plugins.net.stats import latency_metrics
+from runner.errors import ModelError
+
+_PATTERN = bytes(range(256)) * 4097
+_INDEX = struct.Struct(">Q")
+
+
+@dataclasses.dataclass
+class EchoOutcome:
+    connected_ns: int = 0  # when the connection was up (0: it never was)
+    start_ns: int = 0
+    end_ns: int = 0
+    round_trips: int = 0
+    errors: int = 0
+    error: str = ""
+    rtts: array.array = dataclasses.field(default_factory=lambda: array.array("q"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What every echo client shares."""
+
+    family: int
+    sockaddr: tuple[Any, ...]
+    messages: int
+    payload_bytes: int
+    io_timeout: float
+    deadline: float  # time.monotonic() by which the run must be over
+    hold: bool  # keep every connection open until all clients are done
+
+
+def echo_job(env: Env, plan: Plan) -> EchoOutcome:
+    """One client: connect, wait at the gate, ``messages`` timed round trips, maybe hold.
+
+    A client passes each gate even after a failure, so the others are never left waiting.
+    """
+    out = EchoOutcome()
+    sock = env.sockmod.socket(plan.family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(plan.io_timeout)
+        try:
+            sock.connect(plan.sockaddr)
+            out.connected_ns = time.monotonic_ns()
+        except OSError as exc:
+            out.errors, out.error = 1, f"connect: {exc}"
+        env.gate(max(0.0, plan.deadline - time.monotonic()))
+        if out.connected_ns:
+            _round_trips(sock, plan, out)
+        out.end_ns = time.monotonic_ns()
+        if plan.hold:  # a concurrent server then holds every connection at once
+            env.gate(max(0.0, plan.deadline - time.monotonic()))
+    finally:
+        sock.close()
+    return out
+
+
+def _round_trips(sock: Any, plan: Plan, out: EchoOutcome) -> None:
+    size = plan.payload_bytes
+    payload = bytearray(_PATTERN[:size])
+    reply = bytearray(size)
+    view = memoryview(reply)
+    recv_into, sendall, now = sock.recv_into, sock.sendall, time.monotonic_ns
+    deadline_ns = int(plan.deadline * 1e9)  # time.monotonic() and monotonic_ns share a clock
+    out.start_ns = now()
+    try:
+        for i in range(plan.messages):
+            if size >= _INDEX.size:  # a reply to an earlier message cannot pass for this one
+                _INDEX.pack_into(payload, 0, i)
+            t0 = now()
+            sendall(payload)
+            got = 0
+            while got < size:
+                n = recv_into(view[got:])
+                if not n:
+                    raise Truncated(got, size)
+                got += n
+            t1 = now()
+            if reply != payload:
+                out.errors, out.error = out.errors + 1, f"message {i}: the echo differs"
+                return
+            out.rtts.append(t1 - t0)
+            out.round_trips += 1
+            if t1 > deadline_ns:
+                out.errors, out.error = out.errors + 1, "run deadline reached"
+                return
+    except (OSError, Truncated) as exc:
+        out.errors, out.error = out.errors + 1, f"{type(exc).__name__}: {exc}"
+
+
+def run_echo(
+    kind: str,
+    clients: int,
+    address: tuple[str, int],
+    *,
+    messages: int,
+    payload_bytes: int,
+    io_timeout: float,
+    timeout: float,
+    hold: bool,
+) -> dict[str, float]:
+    """Run the echo workload against ``address``; return the tcp model's echo metrics.
+
+    :param hold: keep every connection open until all clients are done.  Only for a
+        server that serves connections concurrently: a sequential one would wait for the
+        first client to close while that client waits for the others.
+    """
+    from plugins.net.address import resolve
+
+    family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
+    start = time.monotonic_ns()
+    deadline = time.monotonic() + timeout
+    plan = Plan(family, sockaddr, messages, payload_bytes, io_timeout, deadline, hold)
+    outcomes = run_clients(kind, clients, lambda env: echo_job(env, plan), timeout)
+    connected = [o for o in outcomes if o.connected_ns]
+    errors = sum(o.errors for o in outcomes)
+    if not connected:
+        raise ModelError(
+            f"no client could connect to {address[0]}:{address[1]}: {outcomes[0].error}"
+        )
+    metrics: dict[str, float] = {
+        "connections": len(connected),
+        "connect_s": (max(o.connected_ns for o in connected) - start) / 1e9,
+        "errors": errors,
+    }
+    timed = [o for o in connected if o.start_ns]
+    round_trips = sum(o.round_trips for o in outcomes)
+    if timed and round_trips:
+        span = max(o.end_ns for o in timed) - min(o.start_ns for o in timed)
+        metrics["round_trips_per_s"] = round_trips / (span / 1e9)
+        metrics.update(latency_metrics(x for o in outcomes for x in o.rtts))
+    return metrics

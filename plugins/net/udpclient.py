@@ -1,0 +1,237 @@
+"""UDP clients: ``echo`` round trips (stop and wait) and ``oneway`` blasts with a report.
+
+Each client has its own socket, connected to the server so the kernel drops datagrams
+from anyone else and reports an unreachable port.  Every datagram carries a session id and
+a sequence number; nothing is inferred from counts alone.
+"""
+
+from __future__ import annotations
+
+import array
+import dataclasses
+import random
+import socket
+import struct
+import time
+from typing import Any
+
+from plugins.net import udpproto as up
+from plugins.net.stats import Jitter
+from runner.errors import ModelError
+
+_SEQ_STAMP = struct.Struct(">IQ")  # the header's seq and timestamp fields, at offset 12
+_SEQ_OFFSET = 12
+_TRIES = 8
+_MAX_READS_PER_WAIT = 1024  # stale replies are few; a flood of them ends the wait early
+
+
+@dataclasses.dataclass
+class UdpOutcome:
+    sent: int = 0
+    received: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    late: int = 0  # echo: a reply that came after its wait had ended (the request counts lost)
+    corrupt: int = 0
+    bytes: int = 0
+    jitter_ns: float = 0.0
+    start_ns: int = 0  # sender's clock: first send
+    end_ns: int = 0  # sender's clock: last send (oneway) or last reply (echo)
+    first_arrival_ns: int = 0  # oneway: receiver's clock, from its report
+    last_arrival_ns: int = 0
+    rtts: array.array = dataclasses.field(default_factory=lambda: array.array("q"))
+
+
+def client_socket(address: tuple[str, int], rcvbuf: int, timeout: float) -> socket.socket:
+    """A UDP socket connected to ``address``; ``timeout`` bounds any wait until reset."""
+    from plugins.net.address import resolve
+
+    family, sockaddr = resolve(address[0], address[1], socket.SOCK_DGRAM)
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.settimeout(timeout)
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.connect(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _where(sock: socket.socket) -> str:
+    host, port = sock.getpeername()[:2]
+    return f"{host}:{port}"
+
+
+def echo(
+    sock: socket.socket, messages: int, size: int, reply_timeout: float, deadline: float
+) -> UdpOutcome:
+    """Send ``messages`` ECHO datagrams one by one, each waiting ``reply_timeout`` for its echo."""
+    out = UdpOutcome()
+    session = random.getrandbits(32)
+    request = up.datagram(up.ECHO, session, 0, 0, size)
+    seen = bytearray(messages)
+    jitter = Jitter()
+    buf = bytearray(65536)
+    view = memoryview(buf)
+    wait_ns = int(reply_timeout * 1e9)
+    unpack, now = up.HEADER.unpack_from, time.monotonic_ns
+    out.start_ns = now()
+    try:
+        for seq in range(messages):
+            stamp = now()
+            _SEQ_STAMP.pack_into(request, _SEQ_OFFSET, seq, stamp)
+            sock.send(request)
+            out.sent += 1
+            until = stamp + wait_ns
+            for _ in range(_MAX_READS_PER_WAIT):
+                left = until - now()
+                if left <= 0:
+                    break
+                sock.settimeout(left / 1e9)
+                try:
+                    n = sock.recv_into(buf)
+                except TimeoutError:
+                    break
+                arrived = now()
+                if n < up.HEADER_SIZE:
+                    continue
+                mark, kind, _, _, rsession, rseq, _ = unpack(buf)
+                if mark != up.MAGIC or kind != up.ECHO or rsession != session:
+                    continue
+                if rseq >= messages or rseq > seq:
+                    continue
+                if seen[rseq]:
+                    out.duplicates += 1
+                elif rseq < seq:  # its wait is over: lost for the round trip, but seen
+                    seen[rseq] = 1
+                    out.late += 1
+                elif not up.padding_ok(view[:n], size):
+                    out.corrupt += 1
+                else:
+                    seen[rseq] = 1
+                    out.received += 1
+                    out.bytes += n
+                    out.rtts.append(arrived - stamp)
+                    jitter.add(stamp, arrived)
+                    break
+            if time.monotonic() > deadline:
+                raise ModelError(
+                    f"udp echo: run deadline reached after {out.sent} of {messages} messages"
+                )
+    except ConnectionRefusedError:
+        raise ModelError(f"udp echo: {_where(sock)} refused (no server on that port)") from None
+    out.end_ns = now()
+    out.jitter_ns = jitter.value_ns
+    return out
+
+
+def _ask(sock: socket.socket, message: bytes, answer: int, session: int, timeout: float) -> bytes:
+    """Send a control datagram until its answer comes; return the answer.
+
+    Tries back off from 20 ms up to ``timeout``: a receive buffer still full from a blast
+    drops the first request, and waiting the whole timeout for it would be time lost.
+    """
+    buf = bytearray(65536)
+    for attempt in range(_TRIES):
+        sock.send(message)
+        until = time.monotonic() + min(timeout, 0.02 * 2**attempt)
+        for _ in range(1000):  # skips stray datagrams, boundedly
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            try:
+                n = sock.recv_into(buf)
+            except TimeoutError:
+                break
+            if n >= up.HEADER_SIZE:
+                mark, kind, _, _, rsession, _, _ = up.HEADER.unpack_from(buf)
+                if mark == up.MAGIC and kind == answer and rsession == session:
+                    return bytes(buf[:n])
+    raise ModelError(
+        f"udp: no answer from {_where(sock)} after {_TRIES} tries (reply_timeout {timeout:g} s)"
+    )
+
+
+def oneway(
+    sock: socket.socket,
+    *,
+    messages: int,
+    size: int,
+    rate_pps: int,
+    reply_timeout: float,
+    deadline: float,
+) -> UdpOutcome:
+    """Open a session, send ``messages`` DATA datagrams at ``rate_pps`` (0: flat out), report."""
+    out = UdpOutcome()
+    session = random.getrandbits(32)
+    try:
+        ack = _ask(
+            sock, up.control(up.START, session, messages), up.START_ACK, session, reply_timeout
+        )
+        if ack[5]:  # the status byte
+            raise ModelError(
+                f"udp: {_where(sock)} refused the session: {ack[up.HEADER_SIZE :].decode()}"
+            )
+        packet = up.datagram(up.DATA, session, 0, 0, size)
+        _blast(sock, out, packet, messages=messages, rate=rate_pps, deadline=deadline)
+        _collect_report(sock, out, session, reply_timeout)
+    except ConnectionRefusedError:
+        raise ModelError(f"udp oneway: {_where(sock)} refused (no server on that port)") from None
+    return out
+
+
+def _blast(
+    sock: socket.socket,
+    out: UdpOutcome,
+    packet: bytearray,
+    *,
+    messages: int,
+    rate: int,
+    deadline: float,
+) -> None:
+    send, pack, now = sock.send, _SEQ_STAMP.pack_into, time.monotonic_ns
+    sock.settimeout(1.0)  # a full send buffer may block briefly; never for ever
+    start = out.start_ns = now()
+    seq = 0
+    while seq < messages:
+        # Paced by schedule, not by sleeping per datagram: send what is due, then sleep
+        # until the next one is, so the average rate holds whatever sleep's resolution.
+        due = messages if not rate else min(messages, (now() - start) * rate // 1_000_000_000 + 1)
+        if seq >= due:
+            time.sleep(max(0.0, (seq * 1_000_000_000 // rate - (now() - start)) / 1e9))
+            continue
+        burst_end = min(due, seq + 4096)
+        for i in range(seq, burst_end):
+            pack(packet, _SEQ_OFFSET, i, now())
+            send(packet)
+        seq = burst_end
+        if time.monotonic() > deadline:
+            out.sent = seq
+            raise ModelError(
+                f"udp oneway: run deadline reached after {seq} of {messages} datagrams"
+            )
+    out.end_ns = now()
+    out.sent = messages
+
+
+def _collect_report(
+    sock: socket.socket, out: UdpOutcome, session: int, reply_timeout: float
+) -> None:
+    # Datagrams may still be in flight (on a real network): ask again until two reports
+    # agree or everything sent has arrived.
+    previous: tuple[Any, ...] | None = None
+    for attempt in range(8):
+        answer = _ask(sock, up.control(up.REPORT_REQ, session), up.REPORT, session, reply_timeout)
+        if answer[5]:
+            raise ModelError(f"udp: {_where(sock)} lost the session (evicted or restarted)")
+        report = up.REPORT_BODY.unpack_from(answer, up.HEADER_SIZE)
+        if report[0] >= out.sent or report == previous:
+            break
+        previous = report
+        time.sleep(0.01 * (attempt + 1))
+    out.received, out.duplicates, out.reordered, out.bytes, jitter_ns = report[:5]
+    out.first_arrival_ns, out.last_arrival_ns = report[5:]
+    out.jitter_ns = float(jitter_ns)

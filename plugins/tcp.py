@@ -1,0 +1,239 @@
+"""Model ``tcp``: echo round trips, or downloading files with every byte verified.
+
+The server runs in its own process (``sequential``, ``thread`` or ``gevent``), the clients
+in the trial (``thread`` or ``gevent``) or in one forked process each (``process``).
+``server: HOST:PORT`` targets a ``runner serve tcp-echo`` or ``tcp-files`` instead.
+The file protocol (RNF1) is in docs/protocols.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from runner import hookimpl
+from runner.model import Metric, Model, Params, RunContext
+
+MAX_PROCESS_CLIENTS = 256
+MAX_GENERATED_BYTES = 4 << 30
+
+
+class TcpParams(Params):
+    workload: Literal["echo", "download"] = Field(
+        "echo",
+        description="echo: timed round trips on held connections; download: fetch every file once",
+    )
+    server: str | None = Field(
+        None,
+        description="HOST:PORT of a `runner serve tcp-echo` or `tcp-files`; "
+        "none: the trial starts its own",
+    )
+    server_mode: Literal["sequential", "thread", "gevent"] = Field(
+        "thread",
+        description="the trial's own server: one connection at a time (the classic demo), "
+        "a thread per connection, or a greenlet per connection",
+    )
+    client: Literal["thread", "process", "gevent"] = Field(
+        "thread", description="what each client is: a thread, a forked process, or a greenlet"
+    )
+    clients: int = Field(1, ge=1, le=19_000, description="concurrent clients (connections)")
+    messages: int = Field(100, ge=0, le=1_000_000, description="echo: round trips per client")
+    payload_bytes: int = Field(64, ge=1, le=1 << 20, description="echo: bytes per message")
+    files: int = Field(10, ge=1, le=100_000, description="download: files the server generates")
+    file_size: int = Field(1 << 20, ge=0, le=1 << 30, description="download: bytes per file")
+    transfer: Literal["chunked", "sendfile"] = Field(
+        "chunked",
+        description="download: server reads and sends chunk_size pieces, or uses sendfile",
+    )
+    chunk_size: int = Field(
+        65_536, ge=1, le=16 << 20, description="download: server read size and client receive size"
+    )
+    io_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="seconds any one socket operation may wait, client and server",
+    )
+    save: bool = Field(True, description="download: write each file to disk as it arrives")
+
+    @field_validator("server")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            from plugins.net.address import parse_hostport
+
+            if parse_hostport(value)[1] == 0:
+                raise ValueError("server port must not be 0")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TcpParams:
+        if self.client == "process" and self.clients > MAX_PROCESS_CLIENTS:
+            raise ValueError(
+                f"client: process allows at most {MAX_PROCESS_CLIENTS} clients (one process each)"
+            )
+        if self.workload == "download" and self.files * self.file_size > MAX_GENERATED_BYTES:
+            raise ValueError("files x file_size exceeds 4 GiB of generated data")
+        return self
+
+
+class Tcp(Model):
+    name = "tcp"
+    description = "TCP echo and file download: thread, process or gevent clients and servers"
+    Params = TcpParams
+    metrics = (
+        Metric(
+            "round_trips_per_s", "1/s", True, "echo: round trips per second, all clients", key=True
+        ),
+        Metric("latency_p50_us", "us", False, "echo: median round trip", key=True),
+        Metric("latency_p90_us", "us", False, "echo: 90th percentile round trip"),
+        Metric("latency_p99_us", "us", False, "echo: 99th percentile round trip", key=True),
+        Metric("latency_max_us", "us", False, "echo: slowest round trip"),
+        Metric("connections", "connections", True, "echo: connections open at once (client side)"),
+        Metric(
+            "peak_connections",
+            "connections",
+            True,
+            "echo: most connections the trial's server held",
+        ),
+        Metric("connect_s", "s", False, "echo: from the start until every client was connected"),
+        Metric(
+            "wall_s",
+            "s",
+            False,
+            "download: from starting the clients to the last file checked",
+            key=True,
+        ),
+        Metric("mib_per_s", "MiB/s", True, "download: verified bytes per second", key=True),
+        Metric("files_per_s", "files/s", True, "download: verified files per second"),
+        Metric("file_p50_us", "us", False, "download: median time to fetch and verify one file"),
+        Metric("file_p99_us", "us", False, "download: 99th percentile time per file"),
+        Metric(
+            "files_verified", "files", True, "download: files whose size and sha256 match", key=True
+        ),
+        Metric("files_corrupt", "files", False, "download: files whose sha256 differs"),
+        Metric("bytes_lost", "bytes", False, "download: listed bytes that never arrived", key=True),
+        Metric(
+            "errors",
+            "errors",
+            False,
+            "failed connections or round trips; files not verified",
+            key=True,
+        ),
+    )
+
+    def setup(self, params: TcpParams, ctx: RunContext) -> None:
+        from plugins.net.address import parse_hostport
+        from plugins.net.limits import raise_nofile
+
+        in_process = params.client != "process"
+        raise_nofile(params.clients + 64 if in_process else 64, who="the client process")
+        if params.server is None:
+            self._start_server(params, ctx)
+        else:
+            ctx.state["address"] = address = parse_hostport(params.server)
+            if params.workload == "download":
+                from plugins.net.download import fetch_manifest
+
+                ctx.state["manifest"] = fetch_manifest(address, params.io_timeout)
+        if params.client == "gevent":  # importing it and starting its hub is set-up, not a run
+            import gevent
+            import gevent.socket
+
+            gevent.get_hub()
+
+    def _start_server(self, params: TcpParams, ctx: RunContext) -> None:
+        from plugins.net import procs
+        from plugins.net.tcpserver import ServerStats
+
+        stats = ctx.state["stats"] = ServerStats()
+        if params.workload == "echo":
+            server = procs.ServerProcess(
+                "echo server",
+                procs.tcp_echo_server,
+                connections=params.clients,
+                mode=params.server_mode,
+                io_timeout=params.io_timeout,
+                stats=stats,
+            )
+            ctx.state["server"] = server
+            ctx.state["address"] = server.start(timeout=min(60.0, ctx.timeout))
+            return
+        server = procs.ServerProcess(
+            "file server",
+            procs.tcp_file_server,
+            connections=params.clients,
+            root=ctx.tmpdir / "server-root",
+            files=params.files,
+            file_size=params.file_size,
+            mode=params.server_mode,
+            transfer=params.transfer,
+            chunk_size=params.chunk_size,
+            io_timeout=params.io_timeout,
+            stats=stats,
+        )
+        ctx.state["server"] = server
+        info = server.start(timeout=max(60.0, ctx.timeout))  # it writes the files first
+        ctx.state["address"] = info["address"]
+        ctx.state["manifest"] = info["manifest"]
+
+    def run(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
+        if params.workload == "echo":
+            return self._echo(params, ctx)
+        return self._download(params, ctx)
+
+    def _echo(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
+        from plugins.net.echoclient import run_echo
+
+        stats = ctx.state.get("stats")
+        if stats is not None:
+            stats.wait_idle(params.io_timeout)  # the last run's connections must not count
+            stats.reset_peak()
+        metrics = run_echo(
+            params.client,
+            params.clients,
+            ctx.state["address"],
+            messages=params.messages,
+            payload_bytes=params.payload_bytes,
+            io_timeout=params.io_timeout,
+            timeout=ctx.timeout,
+            hold=stats is not None and params.server_mode != "sequential",
+        )
+        if stats is not None:
+            metrics["peak_connections"] = stats.snapshot()["peak"]
+        return metrics
+
+    def _download(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
+        import shutil
+
+        from plugins.net.download import run_download
+
+        save_dir = None
+        if params.save:
+            save_dir = ctx.tmpdir / f"downloads-{ctx.run_index}{'w' if ctx.is_warmup else ''}"
+            save_dir.mkdir()
+        try:
+            return run_download(
+                params.client,
+                params.clients,
+                ctx.state["address"],
+                ctx.state["manifest"],
+                chunk_size=params.chunk_size,
+                io_timeout=params.io_timeout,
+                timeout=ctx.timeout,
+                save_dir=save_dir,
+            )
+        finally:
+            if save_dir is not None:  # the next run starts from an empty directory
+                shutil.rmtree(save_dir, ignore_errors=True)
+
+    def teardown(self, params: TcpParams, ctx: RunContext) -> None:
+        server = ctx.state.pop("server", None)
+        if server is not None:
+            server.stop()
+
+
+@hookimpl
+def runner_models() -> list[Model]:
+    return [Tcp()]
