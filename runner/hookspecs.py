@@ -29,11 +29,12 @@ hookspec = pluggy.HookspecMarker("runner")
 def runner_models() -> Sequence[Model]:
     """Return the models this plugin provides.
 
-    Called once per process, when the plugin manager is built (in the CLI and in each
-    worker).  Collected from every plugin; two models with the same name are an error that
-    names both plugins.
+    Called once per process, when the models are first needed: in the CLI to validate
+    specs and list models, and in each worker before its first trial.  Collected from
+    every plugin; each model is checked (``runner.modelcheck``), and two models with the
+    same name are an error that names both plugins.
 
-    :return: model objects (see ``runner.model.Model``); an empty list is fine.
+    :return: a list of model instances (see ``runner.model.Model``); an empty list is fine.
     """
 
 
@@ -45,6 +46,11 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     ``subparsers.add_parser(NAME, help=...)`` and set its default ``func`` to a callable
     taking ``(args, host)`` (the parsed arguments and the ``runner.plugins.PluginHost``)
     and returning an exit code.
+
+    To add an option to an existing command instead, implement this hook with
+    ``trylast=True`` (so the command exists) and call
+    ``subparsers.choices["run"].add_argument(...)``; hooks read the value from
+    ``session.options``.
 
     :param subparsers: the argparse sub-parser collection of the ``runner`` command.
     """
@@ -110,8 +116,10 @@ def runner_session_finish(session: Session, result: SessionResult) -> None:
 def runner_make_executor(name: str, session: Session) -> Any:
     """Return an executor for ``name`` (``--executor``), or None if it is not yours.
 
-    The first non-None answer is used.  An executor has ``run(trials) -> Iterator``
-    semantics documented in ``runner.executors.local``.
+    Called once per session, after ``runner_session_start``; the first non-None answer
+    is used.  An executor is a context manager whose ``run_trial(trial, on_run)`` runs one
+    trial to its end, calls ``on_run(record)`` as each run finishes, and returns its
+    ``TrialResult`` without raising for what the trial did (``runner.executors.local``).
 
     :param name: the executor asked for, e.g. ``local``.
     :param session: the session it will run.

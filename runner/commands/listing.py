@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
@@ -19,14 +20,19 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", nargs="*", help="only these models")
     p.add_argument("--plugins", action="store_true", help="list plugins: source, version, hooks")
+    p.add_argument(
+        "--spec", action="append", type=Path, default=[], metavar="SPEC",
+        help="also load the plugins SPEC names in its `plugins:`; repeatable",
+    )  # fmt: skip
     p.set_defaults(func=list_)
 
 
 def list_(args: argparse.Namespace, host: PluginHost) -> int:
+    _load_spec_plugins(args.spec, host)
     if args.plugins:
-        for info in host.info():
-            version = f" {info.version}" if info.version else ""
-            print(f"{info.name}{version} [{info.source}]: {', '.join(info.hooks) or '-'}")
+        for plugin in host.info():
+            version = f" {plugin.version}" if plugin.version else ""
+            print(f"{plugin.name}{version} [{plugin.source}]: {', '.join(plugin.hooks) or '-'}")
         return 0
     models = host.models()
     for name in args.model:
@@ -49,6 +55,19 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
             extra = ", ".join(x for x in (direction[m.higher_is_better], m.description) if x)
             print(f"    {m.name} [{m.unit}]{'  ' + extra if extra else ''}")
     return 0
+
+
+def _load_spec_plugins(specs: list[Path], host: PluginHost) -> None:
+    from runner import spec
+    from runner.errors import PluginError, SpecError
+
+    for path in specs:
+        for item, where in spec.spec_plugins(path):
+            try:
+                host.load(item, "spec")
+            except PluginError as exc:
+                raise SpecError(f"{where}: {exc}") from None
+    host.check()
 
 
 def _show(value: Any) -> str:
