@@ -18,16 +18,13 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from runner import hookimpl
 from runner.errors import ModelError
 from runner.model import Metric, Model, Params, RunContext
-
-if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
 
 
 class ProcessParams(Params):
@@ -42,7 +39,7 @@ class ProcessParams(Params):
     )
     task: Literal["sleep", "cpu", "noop"] = Field("sleep", description="what each child runs")
     task_seconds: float = Field(0.2, ge=0, le=3600, description="sleep task: seconds")
-    task_iterations: int = Field(
+    cpu_iterations: int = Field(
         1_000_000, ge=1, le=10_000_000_000, description="cpu task: loop iterations"
     )
     passing: Literal["args", "kwargs"] = Field(
@@ -55,6 +52,11 @@ class ProcessParams(Params):
         0.1, ge=0, le=3600, description="terminate: seconds the child runs before terminate()"
     )
     daemon: bool = Field(False, description="daemon: the child's daemon flag")
+    parent: Literal["fresh", "trial"] = Field(
+        "fresh",
+        description="start: start children from a fresh interpreter holding only multiprocessing "
+        "(like a small script), or from the trial process with the runner loaded (fork costs more)",
+    )
 
 
 def _ms(ns: int) -> float:
@@ -66,29 +68,29 @@ class ProcessModel(Model):
     description = "Tasks in N processes vs one, start methods, terminate, daemon children"
     Params = ProcessParams
     metrics = (
-        Metric("wall_s", "s", False, "tasks: N children, one task each, start to last join", key=True),
+        Metric("wall_s", "s", False, "tasks: N children at once, one task each", key=True),
         Metric("serial_s", "s", False, "tasks: one child running the N tasks in turn"),
         Metric("speedup", "x", True, "tasks: serial_s / wall_s", key=True),
         Metric("args_ok", "bool", True, "tasks: every child got exactly the arguments passed"),
         Metric("start_ms", "ms", False, "mean time in Process.start()", key=True),
         Metric("join_ms", "ms", False, "mean time in join() after start() returned"),
         Metric("start_join_ms", "ms", False, "start: start_ms + join_ms, per process", key=True),
-        Metric("terminate_latency_ms", "ms", False, "terminate: terminate() to join() done", key=True),
+        Metric("terminate_latency_ms", "ms", False, "terminate: terminate() to join()", key=True),
         Metric("exitcode", "code", None, "terminate: the child's exit code (-15 = SIGTERM)"),
         Metric("terminated", "bool", None, "terminate: the child died of SIGTERM", key=True),
         Metric("side_effect", "bool", None, "daemon: the child wrote its file", key=True),
         Metric("parent_exit_ms", "ms", None, "daemon: parent's return to its exit"),
-        Metric("leftover", "processes", False, "children still alive after the run (must be 0)", key=True),
+        Metric("leftover", "processes", False, "children alive after it (must be 0)", key=True),
     )  # fmt: skip
 
     def setup(self, params: ProcessParams, ctx: RunContext) -> None:
-        import multiprocessing
+        from plugins.mpcontext import get_context
 
-        ctx.state["mp"] = multiprocessing.get_context(params.start_method)
+        ctx.state["mp"] = get_context(params.start_method)
         ctx.state["procs"] = []
 
     def run(self, params: ProcessParams, ctx: RunContext) -> dict[str, float]:
-        mp: BaseContext = ctx.state["mp"]
+        mp: Any = ctx.state["mp"]
         rundir = ctx.tmpdir / f"run{ctx.run_index}{'w' if ctx.is_warmup else ''}"
         rundir.mkdir()
         deadline = time.monotonic() + ctx.timeout
@@ -109,16 +111,18 @@ class ProcessModel(Model):
     def teardown(self, params: ProcessParams, ctx: RunContext) -> None:
         # A run that raised may leave children behind; they must not outlive the trial.
         for proc in ctx.state.get("procs", []):
+            if proc.pid is None:  # never started
+                continue
             if proc.is_alive():
                 proc.kill()
             proc.join(5)
 
 
 def _task_value(params: ProcessParams) -> float:
-    return params.task_iterations if params.task == "cpu" else params.task_seconds
+    return params.cpu_iterations if params.task == "cpu" else params.task_seconds
 
 
-def _spawn(mp: BaseContext, ctx: RunContext, **kwargs: Any) -> Any:
+def _spawn(mp: Any, ctx: RunContext, **kwargs: Any) -> Any:
     proc = mp.Process(**kwargs)
     ctx.state["procs"].append(proc)
     return proc
@@ -136,11 +140,11 @@ def _call(params: ProcessParams, report: Path, count: int) -> dict[str, Any]:
     values = (str(report), params.task, _task_value(params), count)
     if params.passing == "args":
         return {"args": values}
-    return {"kwargs": dict(zip(("report", "task", "value", "count"), values))}
+    return {"kwargs": dict(zip(("report", "task", "value", "count"), values, strict=True))}
 
 
 def _tasks(
-    params: ProcessParams, mp: BaseContext, ctx: RunContext, rundir: Path, deadline: float
+    params: ProcessParams, mp: Any, ctx: RunContext, rundir: Path, deadline: float
 ) -> dict[str, float]:
     n = params.processes
     calls = [_call(params, rundir / f"child{i}.json", 1) for i in range(n)]
@@ -169,7 +173,7 @@ def _tasks(
         reports.append(rundir / "serial.json")
         procs.append(proc)
     ctx.state["pids"] = [p.pid for p in procs]
-    out["args_ok"] = float(all(_passed_ok(r, c) for r, c in zip(reports, calls)))
+    out["args_ok"] = float(all(_passed_ok(r, c) for r, c in zip(reports, calls, strict=True)))
     return out
 
 
@@ -182,21 +186,25 @@ def _passed_ok(report: Path, call: dict[str, Any]) -> bool:
     return seen["args"] == list(call.get("args", ())) and seen["kwargs"] == call.get("kwargs", {})
 
 
-def _start(params: ProcessParams, mp: BaseContext, ctx: RunContext, deadline: float) -> dict[str, float]:
-    from plugins.tasks import noop_task
+def _start(params: ProcessParams, mp: Any, ctx: RunContext, deadline: float) -> dict[str, float]:
+    if params.parent == "fresh":
+        data = _start_fresh(params, ctx, deadline)
+        start_ns, join_ns, pids = sum(data["start_ns"]), sum(data["join_ns"]), data["pids"]
+    else:
+        from plugins.tasks import noop_task
 
-    start_ns = join_ns = 0
-    pids = []
-    for _ in range(params.processes):
-        proc = _spawn(mp, ctx, target=noop_task)
-        t0 = time.perf_counter_ns()
-        proc.start()
-        t1 = time.perf_counter_ns()
-        _join(proc, deadline)
-        t2 = time.perf_counter_ns()
-        start_ns += t1 - t0
-        join_ns += t2 - t1
-        pids.append(proc.pid)
+        start_ns = join_ns = 0
+        pids = []
+        for _ in range(params.processes):
+            proc = _spawn(mp, ctx, target=noop_task)
+            t0 = time.perf_counter_ns()
+            proc.start()
+            t1 = time.perf_counter_ns()
+            _join(proc, deadline)
+            t2 = time.perf_counter_ns()
+            start_ns += t1 - t0
+            join_ns += t2 - t1
+            pids.append(proc.pid)
     ctx.state["pids"] = pids
     n = params.processes
     return {
@@ -206,11 +214,45 @@ def _start(params: ProcessParams, mp: BaseContext, ctx: RunContext, deadline: fl
     }
 
 
+def _start_fresh(params: ProcessParams, ctx: RunContext, deadline: float) -> dict[str, Any]:
+    """Run plugins/process_starts.py in a new interpreter and read its timings."""
+    import subprocess
+    import sys
+
+    import plugins
+
+    root = str(Path(plugins.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    # With -c the parent has no main module for spawn and forkserver children to import again.
+    code = "import sys; from plugins.process_starts import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, params.start_method, str(params.processes)]
+    try:
+        timeout = max(0.1, deadline - time.monotonic())
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ctx.tmpdir,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ModelError("start: the fresh parent still starting children at the timeout") from None
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise ModelError(f"start: the fresh parent exited with code {proc.returncode}: {tail[0]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _terminate(
-    params: ProcessParams, mp: BaseContext, ctx: RunContext, deadline: float
+    params: ProcessParams, mp: Any, ctx: RunContext, deadline: float
 ) -> dict[str, float]:
     reader, writer = mp.Pipe(duplex=False)
-    proc = _spawn(mp, ctx, target=_target("long_child"), args=(writer, params.task, _task_value(params)))
+    proc = _spawn(
+        mp, ctx, target=_target("long_child"), args=(writer, params.task, _task_value(params))
+    )
     proc.start()
     writer.close()
     # Wait until the child runs its task, so what is measured is terminating a running child
@@ -235,12 +277,13 @@ def _terminate(
 
 
 def _daemon(
-    params: ProcessParams, mp: BaseContext, ctx: RunContext, rundir: Path, deadline: float
+    params: ProcessParams, mp: Any, ctx: RunContext, rundir: Path, deadline: float
 ) -> dict[str, float]:
     marker = rundir / "side-effect"
     reader, writer = mp.Pipe(duplex=False)
-    args = (writer, params.start_method, params.daemon, str(marker), params.task, _task_value(params))
-    parent = _spawn(mp, ctx, target=_target("daemon_parent"), args=args)
+    kwargs = {"start_method": params.start_method, "daemon": params.daemon, "marker": str(marker),
+              "task": params.task, "value": _task_value(params)}  # fmt: skip
+    parent = _spawn(mp, ctx, target=_target("daemon_parent"), args=(writer,), kwargs=kwargs)
     parent.start()
     writer.close()
     if not reader.poll(max(0.0, deadline - time.monotonic())):

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from plugins.tasks import cpu_task, noop_task, sleep_task
 
-TASKS = {"sleep": sleep_task, "cpu": cpu_task, "noop": noop_task}
+TASKS: dict[str, Callable[[Any], object]] = {
+    "sleep": sleep_task,
+    "cpu": cpu_task,
+    "noop": noop_task,
+}
 
 
 def task_child(*args: Any, **kwargs: Any) -> None:
@@ -44,7 +49,7 @@ def long_child(conn: Any, task: str, value: float) -> None:
 
 
 def daemon_parent(
-    conn: Any, start_method: str, daemon: bool, marker: str, task: str, value: float
+    conn: Any, *, start_method: str, daemon: bool, marker: str, task: str, value: float
 ) -> None:
     """Start a child with the given daemon flag, report its pid, and return at once.
 
@@ -53,7 +58,7 @@ def daemon_parent(
     """
     import multiprocessing
 
-    ctx = multiprocessing.get_context(start_method)
+    ctx: Any = multiprocessing.get_context(start_method)  # typeshed's contexts lack Process
     child = ctx.Process(target=daemon_child, args=(marker, task, value), daemon=daemon)
     child.start()
     conn.send(child.pid)

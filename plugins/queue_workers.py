@@ -7,15 +7,17 @@ just before ``put``, which on Linux reads CLOCK_MONOTONIC, one clock for every p
 a consumer in another process can subtract it.  Each loop writes what it did to a report
 file (pickle) that the parent reads after the run.
 
-Two counter slots per worker, in ``counters`` (shared memory for processes, a list
-otherwise), let a producer check ``empty()`` and ``qsize()`` against a lower bound of the
-items certainly in the queue: puts finished (read before the check) minus gets started
-(read after it).  Each slot has one writer, so no lock is needed.
+One counter per loop, in ``counters`` (shared memory for processes, a list otherwise),
+lets a producer check ``empty()`` and ``qsize()`` against a lower bound of the items
+certainly in the queue: puts finished (producers' slots, read before the check) minus
+gets started (consumers' slots, read after it).  Each slot has one writer, so no lock is
+needed; the syscalls around every get and put order the writes for the readers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 import queue
 import time
@@ -31,14 +33,15 @@ class Job:
     """What one producer or consumer is told to do; picklable for process children."""
 
     slot: int  # index among producers, or among consumers
+    timed: bool  # block with timeouts; False for processes, which the parent kills instead
     report: str  # path of the pickle written at the end
     deadline_ns: int  # perf_counter_ns after which the loop gives up
     producers: int
     first_id: int = 0
-    count: int = 0
+    count: int = 0  # producers: items to put; consumers: most gets before giving up
     item_bytes: int = 0
     nowait: bool = False
-    check_every: int = 0  # producers: check empty()/qsize() after every Nth put; 0 = never
+    check_every: int = 0  # check empty()/qsize() after every Nth put; 0 = never, no counting
     pause: str = "os"  # how a producer waits after queue.Full: "os" or "gevent"
 
 
@@ -58,23 +61,29 @@ def produce(q: Any, counters: MutableSequence[int], job: Job) -> None:
     nprod = job.producers
     full = checks = misreports = 0
     has_qsize = True
+    # Locals, not attributes, in the loop: it is what items_per_s measures.
+    deadline_ns, nowait, timed, every = job.deadline_ns, job.nowait, job.timed, job.check_every
     first_ns = time.perf_counter_ns()
     for i, item_id in enumerate(range(job.first_id, job.first_id + job.count), 1):
-        if job.nowait:
+        if nowait:
             while True:
                 try:
                     q.put_nowait((item_id, time.perf_counter_ns(), payload))
                     break
                 except queue.Full:
                     full += 1
-                    if time.perf_counter_ns() > job.deadline_ns:
-                        raise TimeoutError(f"producer {slot}: queue still full at the deadline")
+                    if time.perf_counter_ns() > deadline_ns:
+                        raise TimeoutError(f"producer {slot}: still full at the deadline") from None
                     pause()
-        else:
-            timeout = max(0.0, (job.deadline_ns - time.perf_counter_ns()) / 1e9)
+        elif timed:
+            timeout = max(0.0, (deadline_ns - time.perf_counter_ns()) / 1e9)
             q.put((item_id, time.perf_counter_ns(), payload), True, timeout)
+        else:  # a process: the parent bounds it (and SimpleQueue.put() has no timeout)
+            q.put((item_id, time.perf_counter_ns(), payload))
+        if not every:
+            continue
         counters[slot] += 1
-        if job.check_every and i % job.check_every == 0:
+        if i % every == 0:
             known = sum(counters[:nprod])
             said_empty = q.empty()
             size = None
@@ -96,11 +105,12 @@ def consume(q: Any, counters: MutableSequence[int], job: Job) -> None:
     ids = array("q")
     latencies = array("q")
     slot = job.producers + job.slot
+    tally = job.check_every > 0  # the counters serve the producers' checks alone
+    timed = job.timed
     last_ns = 0
-    # SimpleQueue.get() takes no timeout: the parent's join deadline bounds it instead.
-    timed = hasattr(q, "get_nowait")
-    for _ in range(2**62):  # ends at the sentinel; the deadline bounds it in time
-        counters[slot] += 1
+    for _ in range(job.count):  # ends at the sentinel; the deadline bounds it in time
+        if tally:
+            counters[slot] += 1
         if timed:
             timeout = max(0.0, (job.deadline_ns - time.perf_counter_ns()) / 1e9)
             try:
@@ -108,6 +118,8 @@ def consume(q: Any, counters: MutableSequence[int], job: Job) -> None:
             except queue.Empty:
                 raise TimeoutError(f"consumer {job.slot}: no sentinel by the deadline") from None
         else:
+            # A timed get costs a poll() per item in a multiprocessing queue (and SimpleQueue
+            # has none): a process loop is bounded by the parent, which kills it at the deadline.
             item = q.get()
         now = time.perf_counter_ns()
         if item is SENTINEL:
@@ -115,6 +127,8 @@ def consume(q: Any, counters: MutableSequence[int], job: Job) -> None:
         ids.append(item[0])
         latencies.append(now - item[1])
         last_ns = now
+    else:
+        raise RuntimeError(f"consumer {job.slot}: {job.count} gets and still no sentinel")
     _dump(job.report, {"ids": ids, "latencies": latencies, "last_ns": last_ns})
 
 
@@ -122,8 +136,6 @@ def _dump(path: str, data: dict[str, Any]) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as fh:
         pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    import os
-
     os.replace(tmp, path)
 
 

@@ -1,0 +1,107 @@
+"""Model ``coroutine``: greenlets, gevent, asyncio and threads on the same small jobs.
+
+Workloads:
+
+- ``switch``: two tasks hand control to each other ``switches`` times in all (greenlet
+  ``switch()``, ``gevent.sleep(0)``, ``asyncio.sleep(0)``, or two threads and semaphores).
+- ``sleep``: ``tasks`` tasks each call ``time.sleep(task_seconds)`` (``asyncio.sleep``
+  for asyncio).  Under gevent without monkey patching each sleep blocks the one thread,
+  so the run takes about tasks x task_seconds; patched, about task_seconds.
+- ``spawn``: create ``tasks`` no-op tasks and wait for them all.
+
+``impl: gevent`` means monkey patched: the prelude ``gevent.monkey:patch_all`` runs first in
+a fresh interpreter, so the patching never reaches another trial.  Every run reports
+``patched``, read from the modules themselves, which shows whether it did.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from runner import hookimpl
+from runner.model import Metric, Model, Params, RunContext
+
+_PATCHABLE = ("time", "socket", "threading", "select", "os", "ssl", "subprocess", "signal")
+
+
+class CoroutineParams(Params):
+    workload: Literal["switch", "sleep", "spawn"] = Field(
+        "sleep", description="what the run does (see the model description)"
+    )
+    impl: Literal["greenlet", "gevent", "gevent_unpatched", "asyncio", "threads"] = Field(
+        "gevent", description="gevent = monkey patched first; greenlet = raw greenlets (no hub)"
+    )
+    tasks: int = Field(100, ge=1, le=100_000, description="sleep, spawn: tasks started")
+    task_seconds: float = Field(0.1, ge=0, le=600, description="sleep: seconds each task sleeps")
+    switches: int = Field(
+        200_000, ge=2, le=1_000_000_000, description="switch: handoffs in all (two per round trip)"
+    )
+
+    @model_validator(mode="after")
+    def _greenlets_cannot_sleep(self) -> CoroutineParams:
+        if self.workload == "sleep" and self.impl == "greenlet":
+            raise ValueError(
+                "raw greenlets have no hub to sleep on: use gevent or gevent_unpatched"
+            )
+        return self
+
+
+def is_patched() -> bool:
+    """Whether gevent's monkey patching is in effect in this process.
+
+    Asks gevent only if gevent.monkey was imported (patching needs it), and also looks at
+    time.sleep itself, so a patch made by other means is seen too.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and any(monkey.is_module_patched(m) for m in _PATCHABLE):
+        return True
+    return getattr(time.sleep, "__module__", "time") != "time"
+
+
+class CoroutineModel(Model):
+    name = "coroutine"
+    description = "Greenlet switches; gevent (patched or not), asyncio, threads: sleep, spawn"
+    Params = CoroutineParams
+    metrics = (
+        Metric("switches_per_s", "switches/s", True, "switch: handoffs per second", key=True),
+        Metric("switch_ns", "ns", False, "switch: time per handoff"),
+        Metric("wall_s", "s", False, "sleep, spawn: first start to last task done", key=True),
+        Metric("speedup", "x", True, "sleep: tasks x task_seconds / wall_s", key=True),
+        Metric("spawn_us", "us", False, "spawn: wall_s per task (create, run, join)", key=True),
+        Metric("unfinished", "tasks", False, "tasks that did not run to the end (must be 0)"),
+        Metric("patched", "bool", None, "gevent monkey patching in effect in the trial", key=True),
+    )
+
+    def prelude(self, params: CoroutineParams) -> list[str]:
+        return ["gevent.monkey:patch_all"] if params.impl == "gevent" else []
+
+    def run(self, params: CoroutineParams, ctx: RunContext) -> dict[str, float]:
+        from plugins import coroutine_runs
+
+        out: dict[str, float] = {"patched": float(is_patched())}
+        if params.workload == "switch":
+            count, ns = coroutine_runs.switch(params.impl, params.switches, ctx.timeout)
+            out["switches_per_s"] = count / (ns / 1e9)
+            out["switch_ns"] = ns / count
+            return out
+        if params.workload == "sleep":
+            ns, done = coroutine_runs.sleep(
+                params.impl, params.tasks, params.task_seconds, ctx.timeout
+            )
+            if params.task_seconds > 0:
+                out["speedup"] = params.tasks * params.task_seconds / (ns / 1e9)
+        else:
+            ns, done = coroutine_runs.spawn(params.impl, params.tasks, ctx.timeout)
+            out["spawn_us"] = ns / 1e3 / params.tasks
+        out["wall_s"] = ns / 1e9
+        out["unfinished"] = params.tasks - done
+        return out
+
+
+@hookimpl
+def runner_models() -> list[Model]:
+    return [CoroutineModel()]

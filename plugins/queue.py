@@ -1,0 +1,184 @@
+"""Model ``queue``: producers and consumers over one queue, counting every item.
+
+Kinds: ``mp_queue`` (multiprocessing.Queue), ``mp_simple_queue``, ``manager_queue`` (a
+queue.Queue behind a SyncManager), each with producer and consumer processes;
+``thread_queue`` (queue.Queue with threads); ``gevent_queue`` (gevent.queue.Queue with
+greenlets).  Every item carries an id and a timestamp, so a run reports what was lost or
+delivered twice beside how fast and how long items waited.  Producers also check
+``empty()`` and ``qsize()`` against the items known to be in the queue: the documentation
+warns that multiprocessing queues answer these unreliably.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from runner import hookimpl
+from runner.model import Metric, Model, Params, RunContext
+
+PROCESS_KINDS = ("mp_queue", "mp_simple_queue", "manager_queue")
+
+
+class QueueParams(Params):
+    kind: Literal[
+        "mp_queue", "mp_simple_queue", "manager_queue", "thread_queue", "gevent_queue"
+    ] = Field("mp_queue", description="the queue and what runs producers and consumers")
+    producers: int = Field(1, ge=1, le=64, description="producers, splitting the items")
+    consumers: int = Field(1, ge=1, le=64, description="consumers, each ended by a sentinel")
+    items: int = Field(10_000, ge=1, le=10_000_000, description="items put in all")
+    item_bytes: int = Field(16, ge=0, le=16 * 2**20, description="payload bytes per item")
+    maxsize: int = Field(0, ge=0, le=1_000_000, description="queue bound; 0 = unbounded")
+    put: Literal["block", "nowait"] = Field(
+        "block", description="put() waiting for room, or put_nowait() retried on queue.Full"
+    )
+    check_every: int = Field(
+        100, ge=0, le=10_000_000, description="check empty()/qsize() after every Nth put; 0 = never"
+    )
+    start_method: Literal["fork", "spawn", "forkserver"] = Field(
+        "fork", description="multiprocessing start method for the process kinds"
+    )
+
+    @model_validator(mode="after")
+    def _simple_queue_limits(self) -> QueueParams:
+        if self.kind == "mp_simple_queue" and (self.maxsize or self.put == "nowait"):
+            raise ValueError(
+                "mp_simple_queue has no maxsize nor put_nowait: use maxsize 0, put block"
+            )
+        return self
+
+
+class QueueModel(Model):
+    name = "queue"
+    description = "Producers/consumers over multiprocessing, manager, thread and gevent queues"
+    Params = QueueParams
+    metrics = (
+        Metric("items_per_s", "items/s", True, "items got / (last get - first put)", key=True),
+        Metric("latency_p50_us", "us", False, "median time from put to get", key=True),
+        Metric("latency_p99_us", "us", False, "99th percentile time from put to get"),
+        Metric("lost", "items", False, "items put and never got (must be 0)", key=True),
+        Metric("duplicated", "items", False, "items got more than once (must be 0)", key=True),
+        Metric("full_events", "events", None, "queue.Full raised by put_nowait (then retried)"),
+        Metric("checks", "checks", None, "empty()/qsize() checks made by producers"),
+        Metric(
+            "empty_misreports", "checks", None,
+            "checks where empty() or qsize() said fewer items than known to be queued", key=True,
+        ),
+    )  # fmt: skip
+
+    def setup(self, params: QueueParams, ctx: RunContext) -> None:
+        ctx.state["backend"] = _backend(params)
+        ctx.state["live"] = []
+
+    def run(self, params: QueueParams, ctx: RunContext) -> dict[str, float]:
+        backend = ctx.state["backend"]
+        rundir = ctx.tmpdir / f"run{ctx.run_index}{'w' if ctx.is_warmup else ''}"
+        rundir.mkdir()
+        deadline = time.perf_counter_ns() + int(ctx.timeout * 1e9)
+        q = backend.make_queue(params.maxsize)
+        counters = backend.counters(params.producers + params.consumers)
+        prod_jobs, cons_jobs = _jobs(params, rundir, deadline, backend.pause)
+        from plugins.queue_workers import consume, produce
+
+        live = ctx.state["live"]
+        consumers = [backend.start(consume, q, counters, job) for job in cons_jobs]
+        live.extend(consumers)
+        producers = [backend.start(produce, q, counters, job) for job in prod_jobs]
+        live.extend(producers)
+        backend.join(producers, deadline, "producer")
+        for _ in consumers:  # after every item: each producer has finished putting
+            backend.put_sentinel(q, deadline)
+        backend.join(consumers, deadline, "consumer")
+        live.clear()
+        backend.close(q)
+        return _tally(params, prod_jobs, cons_jobs)
+
+    def teardown(self, params: QueueParams, ctx: RunContext) -> None:
+        backend = ctx.state.get("backend")
+        if backend is not None:
+            backend.stop(ctx.state.get("live", []))
+            backend.shutdown()
+
+
+def _jobs(
+    params: QueueParams, rundir: Path, deadline: int, pause: str
+) -> tuple[list[Any], list[Any]]:
+    from plugins.queue_workers import Job
+
+    job = functools.partial(
+        Job,
+        timed=params.kind not in PROCESS_KINDS,
+        deadline_ns=deadline,
+        producers=params.producers,
+        check_every=params.check_every,
+    )
+    base, extra = divmod(params.items, params.producers)
+    prod, first = [], 0
+    for i in range(params.producers):
+        count = base + (i < extra)
+        prod.append(job(slot=i, report=str(rundir / f"producer{i}.pickle"), first_id=first,
+                        count=count, item_bytes=params.item_bytes, nowait=params.put == "nowait",
+                        pause=pause))  # fmt: skip
+        first += count
+    # A consumer gives up after twice the items: room for duplicates to be counted, not looped on.
+    limit = 2 * params.items + 2
+    cons = [
+        job(slot=i, report=str(rundir / f"consumer{i}.pickle"), count=limit)
+        for i in range(params.consumers)
+    ]
+    return prod, cons
+
+
+def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> dict[str, float]:
+    from plugins.queue_workers import load
+
+    prods = [load(job.report) for job in prod_jobs]
+    cons = [load(job.report) for job in cons_jobs]
+    seen = bytearray(params.items)
+    duplicated = 0
+    for rep in cons:
+        for item_id in rep["ids"]:
+            if 0 <= item_id < params.items and not seen[item_id]:
+                seen[item_id] = 1
+            else:  # an id twice, or one nobody put
+                duplicated += 1
+    got = seen.count(1)
+    latencies = sorted(x for rep in cons for x in rep["latencies"])
+    span_ns = max(rep["last_ns"] for rep in cons) - min(rep["first_ns"] for rep in prods)
+    out: dict[str, float] = {
+        "lost": params.items - got,
+        "duplicated": duplicated,
+        "full_events": sum(rep["full"] for rep in prods),
+        "checks": sum(rep["checks"] for rep in prods),
+        "empty_misreports": sum(rep["misreports"] for rep in prods),
+    }
+    if latencies and span_ns > 0:
+        out["items_per_s"] = got / (span_ns / 1e9)
+        out["latency_p50_us"] = _rank(latencies, 0.50) / 1e3
+        out["latency_p99_us"] = _rank(latencies, 0.99) / 1e3
+    return out
+
+
+def _rank(ordered: list[int], q: float) -> float:
+    """Nearest-rank percentile: a value that was observed."""
+    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
+
+
+def _backend(params: QueueParams) -> Any:
+    from plugins import queue_backends
+
+    if params.kind in PROCESS_KINDS:
+        return queue_backends.ProcessBackend(params.kind, params.start_method)
+    if params.kind == "thread_queue":
+        return queue_backends.ThreadBackend()
+    return queue_backends.GeventBackend()
+
+
+@hookimpl
+def runner_models() -> list[Model]:
+    return [QueueModel()]
