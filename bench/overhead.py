@@ -61,12 +61,18 @@ def main() -> None:
             times[name].append(timed(cmd))
     med = {k: statistics.median(v) for k, v in times.items()}
     overheads = [per_trial_overhead()[0] for _ in range(args.rounds)]
-    print(f"per-trial overhead, 50 noop trials: median {1000 * statistics.median(overheads):.1f} ms "
-          f"(min {1000 * min(overheads):.1f}, max {1000 * max(overheads):.1f}; target <= 150 ms)")
-    print(f"start-up: python -c pass {1000 * med['pass']:.0f} ms, import pluggy+yaml "
-          f"{1000 * med['import']:.0f} ms, runner --version {1000 * med['version']:.0f} ms")
-    print(f"runner --version / import pluggy+yaml: {med['version'] / med['import']:.2f} "
-          f"(target <= 3); above python -c pass: +{1000 * (med['version'] - med['pass']):.0f} ms")
+    print(
+        f"per-trial overhead, 50 noop trials: median {1000 * statistics.median(overheads):.1f} ms "
+        f"(min {1000 * min(overheads):.1f}, max {1000 * max(overheads):.1f}; target <= 150 ms)"
+    )
+    print(
+        f"start-up: python -c pass {1000 * med['pass']:.0f} ms, import pluggy+yaml "
+        f"{1000 * med['import']:.0f} ms, runner --version {1000 * med['version']:.0f} ms"
+    )
+    print(
+        f"runner --version / import pluggy+yaml: {med['version'] / med['import']:.2f} "
+        f"(target <= 3); above python -c pass: +{1000 * (med['version'] - med['pass']):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

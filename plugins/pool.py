@@ -95,7 +95,9 @@ def _context(p: PoolParams) -> Any:
     return multiprocessing.get_context(None if p.start_method == "default" else p.start_method)
 
 
-def _run_pool(p: PoolParams, func: Callable[[Any], Any], arg: Any) -> tuple[float, float, list[Any]]:
+def _run_pool(
+    p: PoolParams, func: Callable[[Any], Any], arg: Any
+) -> tuple[float, float, list[Any]]:
     t0 = time.perf_counter()
     pool = _context(p).Pool(p.workers)
     try:
@@ -121,7 +123,9 @@ def _run_pool(p: PoolParams, func: Callable[[Any], Any], arg: Any) -> tuple[floa
     return t1 - t0, t2 - t1, results
 
 
-def _run_futures(p: PoolParams, func: Callable[[Any], Any], arg: Any) -> tuple[float, float, list[Any]]:
+def _run_futures(
+    p: PoolParams, func: Callable[[Any], Any], arg: Any
+) -> tuple[float, float, list[Any]]:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     t0 = time.perf_counter()
@@ -136,7 +140,9 @@ def _run_futures(p: PoolParams, func: Callable[[Any], Any], arg: Any) -> tuple[f
         elif p.mode == "map":
             results = list(ex.map(func, [arg] * p.tasks, chunksize=p.chunksize or 1))
         else:
-            results = [f.result() for f in as_completed([ex.submit(func, arg) for _ in range(p.tasks)])]
+            results = [
+                f.result() for f in as_completed([ex.submit(func, arg) for _ in range(p.tasks)])
+            ]
         t2 = time.perf_counter()
     return t1 - t0, t2 - t1, results
 
@@ -144,4 +150,3 @@ def _run_futures(p: PoolParams, func: Callable[[Any], Any], arg: Any) -> tuple[f
 @hookimpl
 def runner_models() -> list[Model]:
     return [PoolModel()]
-

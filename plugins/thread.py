@@ -36,7 +36,9 @@ class ThreadParams(Params):
     update: Literal["inplace", "call", "sleep0"] = Field(
         "call", description="counter: how the read-modify-write is written (see docs)"
     )
-    tasks: int = Field(0, ge=0, le=100_000, description="sleep/cpu: tasks in all (0: one per thread)")
+    tasks: int = Field(
+        0, ge=0, le=100_000, description="sleep/cpu: tasks in all (0: one per thread)"
+    )
     task_seconds: float = Field(0.1, ge=0, le=3600, description="sleep: seconds each task sleeps")
     cpu_iterations: int = Field(200_000, ge=1, le=10**10, description="cpu: loop length per task")
     daemon: bool = Field(False, description="start the threads as daemon threads")

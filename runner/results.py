@@ -67,7 +67,9 @@ class ExpectCheck:
 
     def describe(self) -> str:
         bounds = " and ".join(
-            f"{word} {v:g}" for word, v in (("at least", self.min), ("at most", self.max)) if v is not None
+            f"{word} {v:g}"
+            for word, v in (("at least", self.min), ("at most", self.max))
+            if v is not None
         )
         got = "not reported" if self.median is None else f"median {self.median:.6g}"
         return f"{self.metric} should be {bounds}: {got}"

@@ -137,7 +137,12 @@ def spec_plugins(path: Path) -> list[tuple[str, str]]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise src.error(loc, "must be a list of plugin files or module names")
         for i, item in enumerate(value):
-            out.append((_resolve_plugin(path, item), f"{src.where((*loc, i))}: {yamlsrc.dotted((*loc, i))}"))
+            out.append(
+                (
+                    _resolve_plugin(path, item),
+                    f"{src.where((*loc, i))}: {yamlsrc.dotted((*loc, i))}",
+                )
+            )
     return out
 
 
@@ -165,8 +170,8 @@ def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> 
     for loc, raw in items:
         if not isinstance(raw, dict):
             raise src.error(loc, "each experiment is a mapping")
-        raw = {"name": path.stem if not loc else f"{path.stem}_{loc[-1]}", **raw}
-        env = _validate(src, loc, Envelope, raw)
+        named = {"name": path.stem if not loc else f"{path.stem}_{loc[-1]}", **raw}
+        env = _validate(src, loc, Envelope, named)
         if env.name in seen:
             raise src.error((*loc, "name"), f"experiment name {env.name!r} is used twice", True)
         seen[env.name] = loc
@@ -269,8 +274,8 @@ def _expand(
             raise src.error(where, f"unknown param of model {model.name!r}{_suggest(key, fields)}")
     combos = itertools.product(*(enumerate(exp.matrix[k]) for k in keys))
     for index, combo in enumerate(combos):
-        swept = {k: v for k, (_, v) in zip(keys, combo)}
-        positions = {k: i for k, (i, _) in zip(keys, combo)}
+        swept = {k: v for k, (_, v) in zip(keys, combo, strict=False)}
+        positions = {k: i for k, (i, _) in zip(keys, combo, strict=False)}
 
         def to_source(err_loc: tuple[Any, ...], _pos: dict[str, int] = positions) -> yamlsrc.Loc:
             key = err_loc[0] if err_loc else None
@@ -307,9 +312,10 @@ def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model:
     for i, rule in enumerate(exp.expect):
         here = (*loc, "expect", i)
         if rule.metric not in metrics:
+            hint = _suggest(rule.metric, metrics)
             raise src.error(
                 (*here, "metric"),
-                f"model {model.name!r} has no metric {rule.metric!r}{_suggest(rule.metric, metrics)}",
+                f"model {model.name!r} has no metric {rule.metric!r}{hint}",
                 value=True,
             )
         for key in rule.where:

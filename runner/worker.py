@@ -1,4 +1,4 @@
-"""The worker side: runs trials in fresh child processes (``python -m runner.worker``).
+"""The worker side: runs trials in fresh child processes.
 
 One worker process per session loads the plugins once and then, for each trial it is
 sent, forks a child that becomes its own process group (so a timeout kills everything the
@@ -15,12 +15,22 @@ must run before pydantic, pluggy's users or the plugins are imported.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 from typing import Any
+
+# Started with -c rather than -m: a trial's spawn and forkserver children re-import the
+# parent's main module when it has a name, and should pay only for their own imports.
+_BOOT = "import sys; from runner.worker import main; sys.exit(main(sys.argv[1:]))"
+
+
+def command(*args: str) -> list[str]:
+    """The command line that starts a worker."""
+    return [sys.executable, "-c", _BOOT, *args]
 
 
 def _sender(fd: int) -> Any:
@@ -57,10 +67,9 @@ def serve() -> int:
             _child(request, host, channel)
         send({"ev": "started", "pid": pid})
         _, status = os.waitpid(pid, 0)
-        try:  # whatever the trial left running in its group goes with it
+        # Whatever the trial left running in its group goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         send(
             {
                 "ev": "exit",
@@ -87,8 +96,7 @@ def _child(request: dict[str, Any], host: Any, channel: int) -> None:
         _redirect(request["stderr"])
         if request.get("prelude"):
             os.set_inheritable(channel, True)
-            argv = [sys.executable, "-m", "runner.worker", "--exec", str(channel), json.dumps(request)]
-            os.execv(sys.executable, argv)
+            os.execv(sys.executable, command("--exec", str(channel), json.dumps(request)))
         code = run_trial(request, host, _sender(channel))
     except BaseException:
         import traceback

@@ -19,7 +19,10 @@ MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # values built, aliases included: bounds the billion-laughs attack
 
 Loc = tuple  # a key path: str keys and int indexes
-_PLAIN_TAGS = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
+_PLAIN_TAGS = (
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+)
 
 
 class Source:

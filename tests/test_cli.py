@@ -36,7 +36,7 @@ def test_list_shows_models_params_defaults_and_metrics(runner_cli):
     res = runner_cli.run("list", "pool")
     assert res.code == 0, res.stderr
     assert "pool: Process pools" in res.stdout
-    assert 'workers: int = 3' in res.stdout
+    assert "workers: int = 3" in res.stdout
     assert "tasks_per_s [tasks/s]  higher is better" in res.stdout
     assert "thread:" not in res.stdout
     assert runner_cli.run("list", "nosuch").code == 2
@@ -60,7 +60,10 @@ def test_show_expands_the_matrix_without_running(runner_cli):
     trials = json.loads(res.stdout)
     assert [t["id"] for t in trials] == ["pool_async[mode=apply]", "pool_async[mode=apply_async]"]
     assert trials[0]["params"]["workers"] == 3 and trials[0]["params"]["chunksize"] == 0
-    assert "pool_async[mode=apply]: mode=\"apply\"" in runner_cli.run("show", EXPERIMENTS / "pool_async.yaml").stdout
+    assert (
+        'pool_async[mode=apply]: mode="apply"'
+        in runner_cli.run("show", EXPERIMENTS / "pool_async.yaml").stdout
+    )
 
 
 def test_validate_accepts_every_example_spec(runner_cli):

@@ -28,7 +28,7 @@ def statuses(res) -> dict[str, str]:
 
 
 def test_failures_are_reported_and_the_session_continues(runner_cli):
-    res = runner_cli.run_spec(spec(["raise", "ok", "exit", "signal", "ok"][:4] + ["print"]))
+    res = runner_cli.run_spec(spec([*["raise", "ok", "exit", "signal", "ok"][:4], "print"]))
     assert res.code == 1, res.stderr
     by = {t["params"]["action"]: t for t in res.trials}
     assert statuses(res) == {

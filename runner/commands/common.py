@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 def add_spec_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="experiment spec (YAML)")
+    parser.add_argument(
+        "specs", nargs="+", type=Path, metavar="SPEC", help="experiment spec (YAML)"
+    )
     parser.add_argument(
         "--max-trials", type=int, default=spec.DEFAULT_MAX_TRIALS, metavar="N",
         help=f"refuse matrices above N trials in all (default {spec.DEFAULT_MAX_TRIALS:,})",

@@ -7,12 +7,12 @@ child's whole process group, and turns what the worker reports into a TrialResul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import runner
-from runner import hookimpl
+from runner import hookimpl, worker
 from runner.errors import ExitCode, RunnerError
 from runner.results import CRASHED, ERROR, OK, TIMEOUT, RunRecord, TrialResult
 
@@ -38,7 +38,7 @@ class WorkerError(RunnerError):
 
 
 class _Worker:
-    """A running ``python -m runner.worker`` and its event stream."""
+    """A running worker process (runner/worker.py) and its event stream."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         env = dict(os.environ)
@@ -46,7 +46,7 @@ class _Worker:
         root = str(Path(runner.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "runner.worker"],
+            worker.command(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -59,7 +59,9 @@ class _Worker:
         self.send(config)
         event = self.next_event(deadline=time.monotonic() + 120)
         if event is None or event["ev"] in ("fatal", "deadline"):
-            message = event.get("message", "no answer") if event else "worker exited during start-up"
+            message = (
+                event.get("message", "no answer") if event else "worker exited during start-up"
+            )
             code = ExitCode(event.get("code", 3)) if event else ExitCode.INTERNAL
             self.close()
             err = WorkerError(f"worker: {message}")
@@ -86,10 +88,8 @@ class _Worker:
         return json.loads(line)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream:
@@ -121,10 +121,8 @@ class LocalExecutor:
 
     def _kill_child(self) -> None:
         if self.child is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.child, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
     def run_trial(self, trial: Trial, on_run: Callable[[RunRecord], None]) -> TrialResult:
         """Run one trial to its end; never raises for what the trial did."""
@@ -151,7 +149,9 @@ class LocalExecutor:
             os.unlink(stderr_path)
         return result
 
-    def _follow(self, trial: Trial, result: TrialResult, on_run: Callable[[RunRecord], None]) -> None:
+    def _follow(
+        self, trial: Trial, result: TrialResult, on_run: Callable[[RunRecord], None]
+    ) -> None:
         assert self.worker is not None
         deadline = time.monotonic() + trial.timeout
         timed_out = finished = False
@@ -163,7 +163,9 @@ class LocalExecutor:
                 else:
                     timed_out = True
                     result.status = TIMEOUT
-                    result.error = f"{self._phase} did not finish within the timeout of {trial.timeout:g} s"
+                    result.error = (
+                        f"{self._phase} did not finish within the timeout of {trial.timeout:g} s"
+                    )
                 self._kill_child()
                 deadline = time.monotonic() + 60
                 continue
