@@ -80,22 +80,20 @@ class CoroutineModel(Model):
         return ["gevent.monkey:patch_all"] if params.impl == "gevent" else []
 
     def run(self, params: CoroutineParams, ctx: RunContext) -> dict[str, float]:
-        from plugins import coroutine_runs
+        from plugins.coro import runs
 
         out: dict[str, float] = {"patched": float(is_patched())}
         if params.workload == "switch":
-            count, ns = coroutine_runs.switch(params.impl, params.switches, ctx.timeout)
+            count, ns = runs.switch(params.impl, params.switches, ctx.timeout)
             out["switches_per_s"] = count / (ns / 1e9)
             out["switch_ns"] = ns / count
             return out
         if params.workload == "sleep":
-            ns, done = coroutine_runs.sleep(
-                params.impl, params.tasks, params.task_seconds, ctx.timeout
-            )
+            ns, done = runs.sleep(params.impl, params.tasks, params.task_seconds, ctx.timeout)
             if params.task_seconds > 0:
                 out["speedup"] = params.tasks * params.task_seconds / (ns / 1e9)
         else:
-            ns, done = coroutine_runs.spawn(params.impl, params.tasks, ctx.timeout)
+            ns, done = runs.spawn(params.impl, params.tasks, ctx.timeout)
             out["spawn_us"] = ns / 1e3 / params.tasks
         out["wall_s"] = ns / 1e9
         out["unfinished"] = params.tasks - done

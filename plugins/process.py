@@ -84,7 +84,7 @@ class ProcessModel(Model):
     )  # fmt: skip
 
     def setup(self, params: ProcessParams, ctx: RunContext) -> None:
-        from plugins.mpcontext import get_context
+        from plugins.mp.context import get_context
 
         ctx.state["mp"] = get_context(params.start_method)
         ctx.state["procs"] = []
@@ -215,7 +215,7 @@ def _start(params: ProcessParams, mp: Any, ctx: RunContext, deadline: float) -> 
 
 
 def _start_fresh(params: ProcessParams, ctx: RunContext, deadline: float) -> dict[str, Any]:
-    """Run plugins/process_starts.py in a new interpreter and read its timings."""
+    """Run plugins/mp/starts.py in a new interpreter and read its timings."""
     import subprocess
     import sys
 
@@ -225,7 +225,7 @@ def _start_fresh(params: ProcessParams, ctx: RunContext, deadline: float) -> dic
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     # With -c the parent has no main module for spawn and forkserver children to import again.
-    code = "import sys; from plugins.process_starts import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from plugins.mp.starts import main; sys.exit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, params.start_method, str(params.processes)]
     try:
         timeout = max(0.1, deadline - time.monotonic())
@@ -299,9 +299,9 @@ def _daemon(
 
 
 def _target(name: str) -> Any:
-    from plugins import process_targets
+    from plugins.mp import targets
 
-    return getattr(process_targets, name)
+    return getattr(targets, name)
 
 
 def _alive(pid: int) -> bool:

@@ -1,7 +1,7 @@
 """What runs the queue model's producers and consumers: processes, threads or greenlets.
 
 Each backend makes a fresh queue per run, shared counters, and starts, joins and (when a
-run fails) stops the loops of plugins/queue_workers.py.  A loop that did not finish
+run fails) stops the loops of plugins/mp/queue_workers.py.  A loop that did not finish
 cleanly is a ModelError naming it; its traceback is on the trial's stderr.
 """
 
@@ -30,7 +30,7 @@ class ProcessBackend:
     pause = "os"
 
     def __init__(self, kind: str, start_method: str) -> None:
-        from plugins.mpcontext import get_context
+        from plugins.mp.context import get_context
 
         self.kind = kind
         self.mp = get_context(start_method)

@@ -15,7 +15,7 @@ import time
 
 def measure(method: str, count: int) -> dict[str, list[int]]:
     """One unmeasured start (the forkserver's server starts then), then ``count`` timed."""
-    from plugins.mpcontext import get_context
+    from plugins.mp.context import get_context
     from plugins.tasks import noop_task
 
     ctx = get_context(method)

@@ -1,0 +1,1 @@
+"""The coroutine model's workloads: greenlets, gevent, asyncio and threads side by side."""
