@@ -56,6 +56,20 @@ def make_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     return parser, sub
 
 
+# The order `runner --help` lists commands in: the everyday ones first, plugins' last.
+_COMMAND_ORDER = ("run", "validate", "show", "list", "schema", "history", "compare", "export",
+                  "report", "plot", "serve", "new-plugin")  # fmt: skip
+
+
+def _order_commands(sub: argparse._SubParsersAction) -> None:
+    # pluggy calls the latest registered plugin first, so registration order would list
+    # the built-in commands backwards.
+    rank = {name: i for i, name in enumerate(_COMMAND_ORDER)}
+    actions = getattr(sub, "_choices_actions", None)
+    if isinstance(actions, list):
+        actions.sort(key=lambda a: rank.get(a.dest, len(rank)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (never raises SystemExit)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -70,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host = build(PluginConfig.from_args(plugin_args, trace="--trace-hooks" in flags))
         parser, sub = make_parser()
         host.register_commands(sub)
+        _order_commands(sub)
         try:
             args = parser.parse_args(rest)
         except SystemExit as exc:  # argparse has printed usage or help

@@ -8,7 +8,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ import pluggy
 
 from runner import hookspecs
 from runner.errors import PluginError
+from runner.modelcheck import check_hookimpls, import_failure
 
 if TYPE_CHECKING:
     import argparse
@@ -32,13 +33,23 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
     "runner.report.terminal",
     "runner.report.jsonfile",
+    "runner.store",
     "runner.commands.run",
     "runner.commands.validate",
     "runner.commands.show",
     "runner.commands.listing",
     "runner.commands.schema",
+    "runner.commands.new_plugin",
+    "runner.commands.history",
+    "runner.commands.compare",
+    "runner.commands.export",
+    "runner.commands.report",
+    "runner.commands.plot",
     "plugins.thread",
     "plugins.pool",
+    "plugins.udp",
+    "plugins.tcp",
+    "plugins.net.serve",
     "plugins.process",
     "plugins.queue",
     "plugins.coroutine",
@@ -108,7 +119,9 @@ class PluginHost:
                 try:
                     plugin = ep.load()
                 except Exception as exc:
-                    raise PluginError(f"plugin {ep.name!r} ({ep.value}): cannot import: {exc}") from exc
+                    raise PluginError(
+                        f"plugin {ep.name!r} ({ep.value}): {import_failure(exc)}"
+                    ) from exc
                 dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "?"
                 self._register(plugin, ep.name, f"entry point ({dist})")
         for item in self.config.extra:
@@ -134,7 +147,9 @@ class PluginHost:
         try:
             plugin = importlib.import_module(module)
         except Exception as exc:
-            raise PluginError(f"plugin {module!r}: cannot import: {type(exc).__name__}: {exc}") from exc
+            raise PluginError(f"plugin {module!r}: {import_failure(exc)}") from exc
+        if self.pm.is_registered(plugin):  # e.g. `-p pkg.mod` of an autoloaded entry point
+            return
         self._register(plugin, name if source == "built-in" else module, source)
 
     def _load_file(self, path: Path, source: str) -> None:
@@ -150,14 +165,15 @@ class PluginHost:
             spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[modname]
-            raise PluginError(f"plugin file {path}: cannot import: {type(exc).__name__}: {exc}") from exc
+            raise PluginError(f"plugin file {path}: {import_failure(exc)}") from exc
         self._register(module, str(path), source)
 
     def _register(self, plugin: object, name: str, source: str) -> None:
+        check_hookimpls(plugin, name, self.pm)
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin {name!r}: {exc}") from exc
+            raise PluginError(f"plugin {name!r}: {_explain(plugin, exc)}") from exc
         except ValueError as exc:
             raise PluginError(f"plugin {name!r}: {exc}") from exc
         self.sources[name] = source
@@ -167,7 +183,8 @@ class PluginHost:
         known = [n for n in dir(hookspecs) if n.startswith("runner_")]
         for hook_name in self.pm.hook.__dict__:
             caller = getattr(self.pm.hook, hook_name)
-            if not hook_name.startswith("runner_") or caller.spec is not None:
+            # Plugins registered as objects (reporters) skip the per-plugin check at load.
+            if hook_name.startswith("_") or caller.spec is not None or not caller.get_hookimpls():
                 continue
             plugins = ", ".join(sorted(i.plugin_name for i in caller.get_hookimpls()))
             close = difflib.get_close_matches(hook_name, known, n=1)
@@ -183,13 +200,20 @@ class PluginHost:
 
             models: dict[str, Model] = {}
             owner: dict[str, str] = {}
-            for impl in reversed(self.pm.hook.runner_models.get_hookimpls()):
-                for model in impl.function() or ():
+            for impl in self.pm.hook.runner_models.get_hookimpls():
+                found = impl.function() or ()
+                if hasattr(found, "run") or not isinstance(found, Iterable):
+                    raise PluginError(
+                        f"plugin {impl.plugin_name!r}: runner_models() returned "
+                        f"{type(found).__name__}; return a list of models, e.g. [MyModel()]"
+                    )
+                for model in found:
                     check_model(model, impl.plugin_name)
                     if model.name in models:
                         raise PluginError(
                             f"model {model.name!r} is defined by two plugins: "
-                            f"{owner[model.name]!r} and {impl.plugin_name!r}; block one with -p no:NAME"
+                            f"{owner[model.name]!r} and {impl.plugin_name!r}; "
+                            "block one with -p no:NAME"
                         )
                     models[model.name] = model
                     owner[model.name] = impl.plugin_name
@@ -206,11 +230,8 @@ class PluginHost:
             if plugin is None:
                 continue
             hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
-            version = str(getattr(plugin, "__version__", "") or "")
             source = self.sources.get(name, "?")
-            if source.startswith("entry point ("):
-                version = version or source.rsplit(" ", 1)[-1].rstrip(")")
-            out.append(PluginInfo(name, source, version, hooks))
+            out.append(PluginInfo(name, source, _version(plugin, source), hooks))
         return out
 
     # -- typed hook calls ----------------------------------------------------------------
@@ -238,6 +259,43 @@ class PluginHost:
         if executor is None:
             raise PluginError(f"no executor named {name!r}; a plugin may be missing")
         return executor
+
+
+def _explain(plugin: object, exc: pluggy.PluginValidationError) -> str:
+    """pluggy's message spans lines; say in one which hook asks for which arguments."""
+    import inspect
+
+    for name in dir(plugin):
+        spec = getattr(hookspecs, name, None)
+        if not name.startswith("runner_") or spec is None:
+            continue
+        wanted = set(inspect.signature(getattr(plugin, name)).parameters) - {"self"}
+        extra = sorted(wanted - set(inspect.signature(spec).parameters))
+        if extra:
+            offered = ", ".join(inspect.signature(spec).parameters) or "none"
+            return (f"hook {name!r} asks for {', '.join(extra)}, which the hook does not "
+                    f"provide (its arguments: {offered})")  # fmt: skip
+    return " ".join(str(exc).split())
+
+
+def _version(plugin: object, source: str) -> str:
+    """The plugin's ``__version__``, else its distribution's; built-ins have runner's."""
+    if source == "built-in":
+        from runner import __version__
+
+        return __version__
+    version = getattr(plugin, "__version__", None)
+    if version:
+        return str(version)
+    if source.startswith("entry point ("):
+        return source.rsplit(" ", 1)[-1].rstrip(")")
+    top = str(getattr(plugin, "__name__", "")).split(".")[0]
+    from importlib.metadata import packages_distributions
+    from importlib.metadata import version as dist_version
+
+    for dist in packages_distributions().get(top, ()):
+        return dist_version(dist)
+    return ""
 
 
 def build(config: PluginConfig | None = None) -> PluginHost:

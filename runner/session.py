@@ -11,6 +11,7 @@ from runner.results import FAILED, OK, ExpectCheck, ExperimentResult, SessionRes
 from runner.spec import matches
 
 if TYPE_CHECKING:
+    from runner.model import Model
     from runner.plugins import PluginHost
     from runner.spec import Experiment, Trial
 
@@ -21,7 +22,11 @@ def _now() -> str:
 
 @dataclasses.dataclass
 class Session:
-    """What plugins see of a session: its id, experiments, trials and options."""
+    """What plugins see of a session: its id, experiments, trials and options.
+
+    ``resumed`` holds the results of trials a resumed session (``--resume``) already
+    finished: they are not run again, and ``trials`` leaves them out.
+    """
 
     experiments: list[Experiment]
     options: dict[str, Any]
@@ -30,10 +35,12 @@ class Session:
     argv: list[str]
     run_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:12])
     started: str = dataclasses.field(default_factory=_now)
+    resumed: dict[str, TrialResult] = dataclasses.field(default_factory=dict)
 
     @property
     def trials(self) -> list[Trial]:
-        return [t for exp in self.experiments for t in exp.trials]
+        """The trials this session runs, in order (resumed ones left out)."""
+        return [t for exp in self.experiments for t in exp.trials if t.id not in self.resumed]
 
     def experiment(self, name: str) -> Experiment:
         return next(e for e in self.experiments if e.name == name)
@@ -47,17 +54,26 @@ class Session:
         executor = host.make_executor(self.options.get("executor", "local"), self)
         try:
             with executor:
-                for trial in self.trials:
-                    host.trial_start(self, trial)
-                    result = executor.run_trial(
-                        trial, lambda record, t=trial: host.run_done(self, t, record)
-                    )
-                    result.summarize()
-                    check_expectations(self.experiment(trial.experiment), result)
-                    done[trial.experiment].append(result)
-                    host.trial_done(self, trial, result)
+                for exp in self.experiments:
+                    for trial in exp.trials:
+                        previous = self.resumed.get(trial.id)
+                        done[exp.name].append(previous or self.run_trial(executor, trial))
         except KeyboardInterrupt:
             interrupted = True
+        return self.finish(done, interrupted)
+
+    def run_trial(self, executor: Any, trial: Trial) -> TrialResult:
+        """Run one trial on ``executor``: its hooks, summary and expectations included."""
+        host = self.host
+        host.trial_start(self, trial)
+        result = executor.run_trial(trial, lambda record: host.run_done(self, trial, record))
+        result.summarize()
+        check_expectations(self.experiment(trial.experiment), result)
+        host.trial_done(self, trial, result)
+        return result
+
+    def finish(self, done: dict[str, list[TrialResult]], interrupted: bool) -> SessionResult:
+        """Build the session's result from the finished trials and end the session."""
         result = SessionResult(
             run_id=self.run_id,
             started=self.started,
@@ -67,20 +83,29 @@ class Session:
             experiments=[self._experiment_result(e, done[e.name]) for e in self.experiments],
             interrupted=interrupted,
         )
-        host.session_finish(self, result)
+        self.host.session_finish(self, result)
         return result
 
     def _experiment_result(self, exp: Experiment, trials: list[TrialResult]) -> ExperimentResult:
         model = self.host.models()[exp.model]
-        metrics = {
-            m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better,
-                     "description": m.description, "key": m.key}
-            for m in model.metrics
-        }  # fmt: skip
         return ExperimentResult(
             exp.name, exp.description, exp.model, str(exp.path), exp.repeat, exp.warmup,
-            metrics, trials,
+            experiment_metrics(exp, model), trials,
         )  # fmt: skip
+
+
+def experiment_metrics(exp: Experiment, model: Model) -> dict[str, dict[str, Any]]:
+    """The ``metrics`` map of results: each metric's unit and direction, and the spec's
+    ``regress`` threshold (percent) where it sets one."""
+    metrics: dict[str, dict[str, Any]] = {
+        m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better,
+                 "description": m.description, "key": m.key}
+        for m in model.metrics
+    }  # fmt: skip
+    for name, pct in exp.regress.items():
+        if name in metrics:
+            metrics[name]["regress"] = pct
+    return metrics
 
 
 def check_expectations(exp: Experiment, result: TrialResult) -> None:

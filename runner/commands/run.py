@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from runner import environment, hookimpl
 from runner.commands.common import add_spec_args, load_experiments
-from runner.errors import ExitCode
+from runner.commands.compare import add_compare_args, compare_options
+from runner.errors import ExitCode, UsageError
 from runner.results import OK
 from runner.session import Session
 
@@ -30,11 +31,44 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     p.add_argument("--executor", default="local", help="where trials run (default: local)")
+    p.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="results store to add this session to (default: .runner/results.db)",
+    )
+    p.add_argument("--no-db", action="store_true", help="do not store this session")
+    p.add_argument(
+        "--resume",
+        metavar="ID",
+        help="continue stored session ID (or latest): run only its unfinished trials",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE|ID",
+        help="compare with a JSON result file or a stored session (ID, latest, "
+        "previous) at the end and list the regressions",
+    )
+    p.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when --baseline finds a regression",
+    )
+    add_compare_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, host: PluginHost) -> int:
+    from runner import baseline, store
+
+    if args.fail_on_regression and not args.baseline:
+        raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
+    db = store.store_path(vars(args))
+    gate = None
+    if args.baseline:  # resolved before this session is stored: `latest` is the last one
+        base = baseline.load_side(args.baseline, db)
+        gate = baseline.RegressionGate(base, compare_options(args), quiet=args.quiet)
     session = Session(
         experiments=experiments,
         options=vars(args),
@@ -42,9 +76,19 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
         environment=environment.capture(),
         argv=sys.argv[1:],
     )
+    if args.resume:
+        store.resume(session, args.resume, db)
+        if not args.quiet:
+            total = sum(len(e.trials) for e in experiments)
+            print(f"resuming session {session.run_id}: {len(session.resumed)} of {total} "
+                  "trials already finished", file=sys.stderr)  # fmt: skip
+    if gate is not None:
+        host.pm.register(gate, name="regression-gate")
     result = session.run()
     if result.interrupted:
         return ExitCode.INTERRUPTED
     if any(t.status != OK for t in result.trials()):
+        return ExitCode.FAILED
+    if gate is not None and args.fail_on_regression and gate.comparison and gate.comparison.failed:
         return ExitCode.FAILED
     return ExitCode.OK

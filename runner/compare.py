@@ -1,0 +1,308 @@
+"""Baseline vs current: per trial and metric, the change of the median and its verdict.
+
+A change is a regression (or an improvement) only when it is both beyond the threshold and
+significant over the runs: a two-sided Mann-Whitney U test (scipy, imported when a
+comparison is made) must give p < alpha.  The test is rank-based, so one slow outlier run
+does not decide the verdict, and it assumes nothing about the shape of the noise.  Which
+way is worse comes from each metric's ``higher_is_better``; metrics without a direction
+(counts such as ``expected``) are not judged.  docs/compare.md describes the output;
+runner.baseline reads the sides and holds the gate of ``runner run --baseline``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from runner.errors import RunnerError
+
+REGRESSION, IMPROVEMENT, NOISE = "regression", "improvement", "noise"
+DEFAULT_THRESHOLD_PCT = 5.0
+DEFAULT_ALPHA = 0.05
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$")
+
+
+def parse_percent(value: str | float) -> float:
+    """``"5%"``, ``"5"`` or ``5`` -> 5.0; a negative or malformed value raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a percentage")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        match = _PERCENT.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a percentage such as 5%")
+        number = float(match.group(1))
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{value!r}: a threshold is a percentage of 0 or more")
+    return number
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareOptions:
+    """How strict a comparison is: the default threshold (percent) and significance level."""
+
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT
+    alpha: float = DEFAULT_ALPHA
+
+
+@dataclasses.dataclass
+class Side:
+    """One side of a comparison: a label for people and results in the JSON result format."""
+
+    label: str
+    data: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.data.get("run_id", ""))
+
+    def trials(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Trial id -> (trial, its experiment's metrics map), in file order."""
+        out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for exp in self.data.get("experiments", []):
+            for trial in exp.get("trials", []):
+                out[trial["id"]] = (trial, exp.get("metrics", {}))
+        return out
+
+
+@dataclasses.dataclass
+class MetricChange:
+    """One metric of one trial on both sides."""
+
+    trial: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+    base_median: float
+    new_median: float
+    change_pct: float
+    p_value: float
+    threshold_pct: float
+    base_n: int
+    new_n: int
+    verdict: str
+    reason: str
+
+    def describe(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        values = f"{num(self.base_median)} -> {num(self.new_median)}{unit}"
+        change = format_pct(self.change_pct)
+        return f"{self.trial} {self.metric}: {values} ({change}, {self.reason})"
+
+
+@dataclasses.dataclass
+class StatusChange:
+    """A trial whose status differs between the sides (ok -> crashed is a regression)."""
+
+    trial: str
+    base: str
+    new: str
+    verdict: str
+
+    def describe(self) -> str:
+        return f"{self.trial} status: {self.base} -> {self.new}"
+
+
+@dataclasses.dataclass
+class Comparison:
+    base: Side
+    new: Side
+    options: CompareOptions
+    changes: list[MetricChange]
+    status_changes: list[StatusChange]
+    only_base: list[str]
+    only_new: list[str]
+    too_few_runs: list[str]  # trials whose run counts cannot reach p < alpha
+
+    @property
+    def regressions(self) -> list[MetricChange]:
+        return [c for c in self.changes if c.verdict == REGRESSION]
+
+    @property
+    def improvements(self) -> list[MetricChange]:
+        return [c for c in self.changes if c.verdict == IMPROVEMENT]
+
+    @property
+    def broken(self) -> list[StatusChange]:
+        return [s for s in self.status_changes if s.verdict == REGRESSION]
+
+    @property
+    def failed(self) -> bool:
+        """True when something got worse: exit 1 in CI."""
+        return bool(self.regressions or self.broken)
+
+    def counts(self, statuses: bool = True) -> str:
+        """One line of counts; ``statuses=False`` leaves out trials newly failing."""
+        noise = sum(c.verdict == NOISE for c in self.changes)
+        parts = [
+            plural(len(self.regressions), "regression"),
+            plural(len(self.improvements), "improvement"),
+            f"{noise} unchanged",
+        ]
+        if self.broken and statuses:
+            parts.insert(0, plural(len(self.broken), "trial", "trials") + " newly failing")
+        if self.only_base or self.only_new:
+            parts.append(f"{len(self.only_base)} only in base, {len(self.only_new)} only in new")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base": {"label": self.base.label, "run_id": self.base.run_id},
+            "new": {"label": self.new.label, "run_id": self.new.run_id},
+            "test": "Mann-Whitney U, two-sided",
+            "alpha": self.options.alpha,
+            "threshold_pct": self.options.threshold_pct,
+            "regressions": len(self.regressions) + len(self.broken),
+            "changes": [_change_json(c) for c in self.changes],
+            "status_changes": [dataclasses.asdict(s) for s in self.status_changes],
+            "only_base": self.only_base,
+            "only_new": self.only_new,
+            "too_few_runs": self.too_few_runs,
+        }
+
+
+def _change_json(change: MetricChange) -> dict[str, Any]:
+    data = dataclasses.asdict(change)
+    # Strict JSON has no infinity (a change from 0): null, with the text beside it.
+    data["change"] = format_pct(change.change_pct)
+    if not math.isfinite(change.change_pct):
+        data["change_pct"] = None
+    return data
+
+
+def compare(base: Side, new: Side, options: CompareOptions | None = None) -> Comparison:
+    """Compare every trial found on both sides, metric by metric."""
+    options = options or CompareOptions()
+    base_trials, new_trials = base.trials(), new.trials()
+    result = Comparison(base, new, options, [], [], [], [], [])
+    result.only_base = [t for t in base_trials if t not in new_trials]
+    for trial_id, (new_trial, new_metrics) in new_trials.items():
+        if trial_id not in base_trials:
+            result.only_new.append(trial_id)
+            continue
+        base_trial, base_metrics = base_trials[trial_id]
+        status = _status_change(trial_id, base_trial["status"], new_trial["status"])
+        if status:
+            result.status_changes.append(status)
+        changes = compare_trial(trial_id, base_trial, new_trial, {**base_metrics, **new_metrics},
+                                options)  # fmt: skip
+        result.changes.extend(changes)
+        if any(_hopeless(c.base_n, c.new_n, options.alpha) for c in changes):
+            result.too_few_runs.append(trial_id)
+    return result
+
+
+def compare_trial(
+    trial_id: str,
+    base: Mapping[str, Any],
+    new: Mapping[str, Any],
+    metrics: Mapping[str, Mapping[str, Any]],
+    options: CompareOptions,
+) -> list[MetricChange]:
+    """The changes of one trial's metrics that have a direction, in the model's order."""
+    out = []
+    for name, info in metrics.items():
+        direction = info.get("higher_is_better")
+        if direction is None:
+            continue
+        base_values, new_values = _values(base, name), _values(new, name)
+        if not base_values or not new_values:
+            continue
+        threshold = info.get("regress")
+        out.append(
+            _judge(
+                trial_id, name, unit=info.get("unit", ""), higher_is_better=bool(direction),
+                base=base_values, new=new_values, alpha=options.alpha,
+                threshold=options.threshold_pct if threshold is None else float(threshold),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _values(trial: Mapping[str, Any], metric: str) -> list[float]:
+    return [r["metrics"][metric] for r in trial.get("runs", []) if metric in r.get("metrics", {})]
+
+
+def _judge(
+    trial: str, metric: str, *, unit: str, higher_is_better: bool, base: list[float],
+    new: list[float], threshold: float, alpha: float,
+) -> MetricChange:  # fmt: skip
+    import statistics
+
+    b, n = statistics.median(base), statistics.median(new)
+    change = _change_pct(b, n)
+    p = mann_whitney_p(base, new)
+    worse = change < 0 if higher_is_better else change > 0
+    if abs(change) <= threshold:
+        verdict, reason = NOISE, f"within the {threshold:g}% threshold"
+    elif _hopeless(len(base), len(new), alpha):
+        verdict = NOISE
+        reason = f"{len(base)} vs {len(new)} runs cannot be significant at alpha {alpha:g}"
+    elif p >= alpha:
+        verdict, reason = NOISE, f"not significant: p={p:.2g} >= {alpha:g}"
+    else:
+        verdict = REGRESSION if worse else IMPROVEMENT
+        reason = f"p={p:.2g}, threshold {threshold:g}%"
+    return MetricChange(trial, metric, unit, higher_is_better, b, n, change, p, threshold,
+                        len(base), len(new), verdict, reason)  # fmt: skip
+
+
+def _change_pct(base: float, new: float) -> float:
+    if base == new:
+        return 0.0
+    if base == 0:  # from nothing to something: infinitely more, in its sign
+        return math.copysign(math.inf, new)
+    return 100.0 * (new - base) / abs(base)
+
+
+def mann_whitney_p(base: list[float], new: list[float]) -> float:
+    """Two-sided Mann-Whitney U p-value; 1.0 when the samples cannot differ (all equal)."""
+    if len(set(base) | set(new)) == 1:
+        return 1.0
+    try:
+        from scipy.stats import mannwhitneyu
+    except ImportError:
+        raise RunnerError(
+            "comparing results needs scipy for the Mann-Whitney U test: pip install scipy"
+        ) from None
+    return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
+
+
+def _hopeless(n1: int, n2: int, alpha: float) -> bool:
+    """True when even fully separated samples of these sizes give p >= alpha.
+
+    The smallest two-sided exact p-value is 2 / C(n1 + n2, n1): 0.1 for 3 vs 3 runs,
+    0.029 for 4 vs 4, 0.008 for 5 vs 5.
+    """
+    return 2 / math.comb(n1 + n2, n1) >= alpha
+
+
+def _status_change(trial: str, base: str, new: str) -> StatusChange | None:
+    if base == new:
+        return None
+    if base == "ok":
+        return StatusChange(trial, base, new, REGRESSION)
+    if new == "ok":
+        return StatusChange(trial, base, new, IMPROVEMENT)
+    return StatusChange(trial, base, new, NOISE)
+
+
+def plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def format_pct(change: float) -> str:
+    if math.isinf(change):
+        return "+inf%" if change > 0 else "-inf%"
+    return f"{change:+.1f}%"
+
+
+def num(value: float) -> str:
+    """A number for people: integers with separators, others to 4 significant digits."""
+    if value == int(value) and abs(value) < 1e12:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
