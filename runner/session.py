@@ -115,8 +115,10 @@ def check_expectations(exp: Experiment, result: TrialResult) -> None:
             continue
         summary = result.summary.get(rule.metric)
         median = summary.median if summary else None
-        ok = median is not None and (rule.min is None or median >= rule.min) and (
-            rule.max is None or median <= rule.max
+        ok = (
+            median is not None
+            and (rule.min is None or median >= rule.min)
+            and (rule.max is None or median <= rule.max)
         )
         result.expect.append(ExpectCheck(rule.metric, rule.min, rule.max, median, ok))
     if result.status == OK and not all(c.ok for c in result.expect):
