@@ -13,8 +13,10 @@ written:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field
@@ -120,26 +122,27 @@ def _counter(p: ThreadParams) -> dict[str, float]:
 
 def _tasks(p: ThreadParams) -> dict[str, float]:
     n = p.tasks or p.threads
+    task: Callable[[], object]
     if p.workload == "sleep":
-        task, arg = sleep_task, p.task_seconds
+        task = functools.partial(sleep_task, p.task_seconds)
     else:
-        task, arg = cpu_task, p.cpu_iterations
+        task = functools.partial(cpu_task, p.cpu_iterations)
     t0 = time.perf_counter()
     for _ in range(n):
-        task(arg)
+        task()
     serial = time.perf_counter() - t0
     # Tasks are dealt to the threads round-robin, as a fixed pool would take them.
     shares = [n // p.threads + (1 if i < n % p.threads else 0) for i in range(p.threads)]
 
     def worker(count: int) -> None:
         for _ in range(count):
-            task(arg)
+            task()
 
-    wall = _run_threads([lambda c=c: worker(c) for c in shares if c], p.daemon)
+    wall = _run_threads([functools.partial(worker, c) for c in shares if c], p.daemon)
     return {"wall_s": wall, "serial_s": serial, "speedup": serial / wall if wall else 0.0}
 
 
-def _run_threads(targets: list, daemon: bool) -> float:
+def _run_threads(targets: list[Callable[[], None]], daemon: bool) -> float:
     threads = [threading.Thread(target=t, daemon=daemon) for t in targets]
     t0 = time.perf_counter()
     for t in threads:

@@ -30,7 +30,7 @@ class LoadedSession:
 
 def load_sessions(items: Sequence[str], db: Path | None) -> list[LoadedSession]:
     """Load each item, a JSON result file or a stored session id, and label them apart."""
-    from runner.compare import load_side
+    from runner.baseline import load_side
 
     sessions = []
     for item in items:
