@@ -8,10 +8,11 @@ The file protocol (RNF1) is in docs/protocols.md.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from plugins.net.address import check_server
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
@@ -24,7 +25,7 @@ class TcpParams(Params):
         "echo",
         description="echo: timed round trips on held connections; download: fetch every file once",
     )
-    server: str | None = Field(
+    server: Annotated[str | None, AfterValidator(check_server)] = Field(
         None,
         description="HOST:PORT of a `runner serve tcp-echo` or `tcp-files`; "
         "none: the trial starts its own",
@@ -56,16 +57,6 @@ class TcpParams(Params):
         description="seconds any one socket operation may wait, client and server",
     )
     save: bool = Field(True, description="download: write each file to disk as it arrives")
-
-    @field_validator("server")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        if value is not None:
-            from plugins.net.address import parse_hostport
-
-            if parse_hostport(value)[1] == 0:
-                raise ValueError("server port must not be 0")
-        return value
 
     @model_validator(mode="after")
     def _bounds(self) -> TcpParams:

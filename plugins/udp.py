@@ -7,10 +7,11 @@ Each client is a thread with its own socket.  The datagram layout is in docs/pro
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
+from plugins.net.address import check_server
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
@@ -21,7 +22,7 @@ class UdpParams(Params):
         description="echo: one datagram out, wait for it back, repeat; "
         "oneway: send them all, then ask the receiver what arrived",
     )
-    server: str | None = Field(
+    server: Annotated[str | None, AfterValidator(check_server)] = Field(
         None, description="HOST:PORT of a `runner serve udp`; none: the trial starts its own"
     )
     messages: int = Field(10_000, ge=1, le=10_000_000, description="datagrams per client")
@@ -45,16 +46,6 @@ class UdpParams(Params):
         description="SO_RCVBUF bytes of every receiving socket the trial opens (its server's "
         "and its clients'); 0 = system default.  Linux doubles it, capped by net.core.rmem_max",
     )
-
-    @field_validator("server")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        if value is not None:
-            from plugins.net.address import parse_hostport
-
-            if parse_hostport(value)[1] == 0:
-                raise ValueError("server port must not be 0")
-        return value
 
 
 class Udp(Model):

@@ -535,10 +535,11 @@ def test_report_renders_in_headless_chromium(sweep, tmp_path):
     assert drawn == len(parse(page.read_text()).figures)
     page_colors, page_inked, _ = ink(page_shot)
     assert page_colors > 50 and page_inked > 0.01, ("the page looks blank", page_colors, page_inked)
-    # The first chart, cut out: drawn at its size, with its coloured lines and bands.
+    # The first chart, cut out: drawn at its size, with its coloured lines and bands.  How
+    # much of it is coloured depends on the measured spread; a blank chart has none.
     assert box["height"] > 200
     chart_colors, chart_inked, chart_colored = ink(chart_shot)
-    assert chart_colors > 50 and chart_inked > 0.01 and chart_colored > 0.03, (
+    assert chart_colors > 50 and chart_inked > 0.01 and chart_colored > 0.005, (
         "the chart looks blank",
         chart_colors,
         chart_inked,

@@ -25,6 +25,13 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def check_server(value: str | None) -> str | None:
+    """Validator of the models' ``server`` param: a HOST:PORT to connect to (not port 0)."""
+    if value is not None and parse_hostport(value)[1] == 0:
+        raise ValueError("server port must not be 0")
+    return value
+
+
 def format_hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 

@@ -23,13 +23,18 @@ def add_spec_args(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
-    """Load the plugins the specs name, then validate and expand the specs."""
-    for path in args.specs:
+def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
+    """Load the plugins that spec files name: they may define the models the specs use."""
+    for path in paths:
         for item, where in spec.spec_plugins(path):
             try:
                 host.load(item, "spec")
             except PluginError as exc:
                 raise SpecError(f"{where}: {exc}") from None
     host.check()
+
+
+def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
+    """Load the plugins the specs name, then validate and expand the specs."""
+    load_spec_plugins(args.specs, host)
     return spec.load_all(args.specs, host, args.max_trials)

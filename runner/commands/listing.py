@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
+from runner.commands.common import load_spec_plugins
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -28,7 +29,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def list_(args: argparse.Namespace, host: PluginHost) -> int:
-    _load_spec_plugins(args.spec, host)
+    load_spec_plugins(args.spec, host)
     if args.plugins:
         for plugin in host.info():
             version = f" {plugin.version}" if plugin.version else ""
@@ -55,19 +56,6 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
             extra = ", ".join(x for x in (direction[m.higher_is_better], m.description) if x)
             print(f"    {m.name} [{m.unit}]{'  ' + extra if extra else ''}")
     return 0
-
-
-def _load_spec_plugins(specs: list[Path], host: PluginHost) -> None:
-    from runner import spec
-    from runner.errors import PluginError, SpecError
-
-    for path in specs:
-        for item, where in spec.spec_plugins(path):
-            try:
-                host.load(item, "spec")
-            except PluginError as exc:
-                raise SpecError(f"{where}: {exc}") from None
-    host.check()
 
 
 def _show(value: Any) -> str:
