@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner import spec
 from runner.errors import PluginError, SpecError
@@ -23,6 +23,24 @@ def add_spec_args(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_run_count_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--repeat", type=_count(1), metavar="N", help="measured runs per trial, for every spec"
+    )
+    parser.add_argument(
+        "--warmup", type=_count(0), metavar="N", help="warmup runs per trial, for every spec"
+    )
+
+
+def _count(least: int) -> Any:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < least:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {least}")
+        return int(text)
+
+    return parse
+
+
 def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
     """Load the plugins that spec files name: they may define the models the specs use."""
     for path in paths:
@@ -37,4 +55,13 @@ def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
     """Load the plugins the specs name, then validate and expand the specs."""
     load_spec_plugins(args.specs, host)
-    return spec.load_all(args.specs, host, args.max_trials)
+    experiments = spec.load_all(args.specs, host, args.max_trials)
+    # --repeat/--warmup (run, show) override every spec: a quick smoke run of an example.
+    for exp in experiments:
+        for attr in ("repeat", "warmup"):
+            value = getattr(args, attr, None)
+            if value is not None:
+                setattr(exp, attr, value)
+                for trial in exp.trials:
+                    setattr(trial, attr, value)
+    return experiments

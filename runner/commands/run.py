@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner import environment, hookimpl
-from runner.commands.common import add_spec_args, load_experiments
+from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
 from runner.results import OK
@@ -27,6 +27,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C.",
     )
     add_spec_args(p)
+    add_run_count_args(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help="write results as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")

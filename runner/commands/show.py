@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from runner import hookimpl
-from runner.commands.common import add_spec_args, load_experiments
+from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -19,6 +19,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "show", help="show the trials of specs", description="Print the expanded trials."
     )
     add_spec_args(p)
+    add_run_count_args(p)
     p.add_argument("--json", action="store_true", help="as JSON, with the full params")
     p.set_defaults(func=show)
 
