@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
 
@@ -24,7 +24,57 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def schema(args: argparse.Namespace, host: PluginHost) -> int:
-    from runner.spec import json_schema
-
     print(json.dumps(json_schema(host), indent=1))
     return 0
+
+
+def json_schema(host: PluginHost) -> dict[str, Any]:
+    """JSON Schema of spec files, with every loaded model's params."""
+    from pydantic.json_schema import models_json_schema
+
+    from runner.spec import Envelope
+
+    models = host.models()
+    keys, defs = models_json_schema([(m.Params, "validation") for m in models.values()])
+    envelope = Envelope.model_json_schema()
+    envelope.pop("required", None)
+    envelope["required"] = ["model"]
+    defs.setdefault("$defs", {}).update(envelope.pop("$defs", {}))
+    branches = []
+    for m in models.values():
+        ref = keys[(m.Params, "validation")]
+        props = m.Params.model_json_schema()["properties"]
+        branches.append(
+            {
+                "if": {"properties": {"model": {"const": m.name}}, "required": ["model"]},
+                "then": {
+                    "properties": {
+                        "params": ref,
+                        "matrix": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {k: {"type": "array", "minItems": 1} for k in props},
+                        },
+                    }
+                },
+            }
+        )
+    envelope["properties"]["model"]["enum"] = sorted(models)
+    envelope["allOf"] = branches
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "runner experiment spec",
+        "oneOf": [
+            {"$ref": "#/$defs/Experiment"},
+            {
+                "type": "object",
+                "required": ["experiments"],
+                "additionalProperties": False,
+                "properties": {
+                    "experiments": {"type": "array", "items": {"$ref": "#/$defs/Experiment"}},
+                    "plugins": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        ],
+        "$defs": {**defs["$defs"], "Experiment": envelope},
+    }
