@@ -77,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"runner {__version__}")
         return ExitCode.OK
     debug = "--debug" in argv
+    host = None
     try:
         rest, plugin_args, flags = _pre_parse(argv)
         from runner.plugins import PluginConfig, build
@@ -106,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        print(f"runner: internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+        culprit = host.blame(exc) if host is not None else None
+        where = f"error in plugin {culprit}" if culprit else "internal error"
+        print(f"runner: {where}: {type(exc).__name__}: {exc} (--debug shows the traceback)",
               file=sys.stderr)  # fmt: skip
         return ExitCode.INTERNAL
 

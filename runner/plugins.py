@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -233,6 +234,28 @@ class PluginHost:
             source = self.sources.get(name, "?")
             out.append(PluginInfo(name, source, _version(plugin, source), hooks))
         return out
+
+    def blame(self, exc: BaseException) -> str | None:
+        """``'NAME' (FILE:LINE)`` of the plugin whose code raised ``exc`` last, if any.
+
+        A hook call does not say which implementation raised, the traceback does.
+        """
+        import traceback
+
+        files: dict[str, str] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            if self.sources.get(name) == "built-in":
+                continue  # a built-in's failure is runner's own: an internal error
+            module = plugin if isinstance(plugin, types.ModuleType) else None
+            module = module or sys.modules.get(type(plugin).__module__)
+            path = getattr(module, "__file__", None)
+            if path:
+                files[str(Path(path).resolve())] = name
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            culprit = files.get(str(Path(frame.filename).resolve()))
+            if culprit is not None:
+                return f"{culprit!r} ({frame.filename}:{frame.lineno})"
+        return None
 
     # -- typed hook calls ----------------------------------------------------------------
 

@@ -156,3 +156,13 @@ def test_plain_output_without_a_tty(runner_cli):
     res = runner_cli.run_spec(SQUARE, "-p", str(PLUGINS / "extmodel.py"))
     assert "[1/1] spec1 ok" in res.stderr
     assert "square" in res.stdout and "\x1b[" not in res.stdout + res.stderr
+
+
+def test_a_plugin_hook_that_raises_is_named(runner_cli):
+    plugin = PLUGINS / "raising_reporter.py"
+    res = runner_cli.run_spec(SQUARE, "-p", str(PLUGINS / "extmodel.py"), "-p", str(plugin))
+    assert res.code == 3
+    assert res.stderr.strip() == (
+        f"runner: error in plugin '{plugin}' ({plugin}:8): RuntimeError: the reporter is broken "
+        "(--debug shows the traceback)"
+    )
