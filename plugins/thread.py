@@ -31,12 +31,17 @@ class ThreadParams(Params):
         "counter", description="shared counter race, or tasks that sleep (I/O) or compute (CPU)"
     )
     threads: int = Field(2, ge=1, le=10_000, description="threads started")
-    increments: int = Field(100_000, ge=1, le=100_000_000, description="counter: per thread")
+    increments: int = Field(
+        1_000_000, ge=1, le=100_000_000, description="counter: per thread (the race needs many)"
+    )
     lock: Literal["none", "per_increment", "whole_loop"] = Field(
         "none", description="counter: no lock, one acquire per increment, or one per thread"
     )
     update: Literal["inplace", "call", "sleep0"] = Field(
-        "call", description="counter: how the read-modify-write is written (see docs)"
+        "call",
+        description="counter: `inplace` is `c += 1` (seldom races on CPython 3.10+), `call` is "
+        "`c = bump(c)` (a call between read and write, as real code has), `sleep0` switches "
+        "threads between them every time",
     )
     tasks: int = Field(
         0, ge=0, le=100_000, description="sleep/cpu: tasks in all (0: one per thread)"

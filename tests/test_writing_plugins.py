@@ -234,7 +234,7 @@ def test_run_trial_runs_warmups_and_repeats_in_a_worker() -> None:
     assert result.status == "ok"
     assert (len(result.runs), len(result.warmup_runs)) == (3, 1)
     assert result.params == {**result.params, **SLEEP}  # defaults filled in, given kept
-    assert result.params["increments"] == 100_000
+    assert result.params["increments"] == 1_000_000
     assert len(result.values("wall_s")) == 3
     assert result.summary["wall_s"].n == 3
     assert result.median("wall_s") == sorted(result.values("wall_s"))[1]

@@ -54,7 +54,8 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
         for m in model.metrics:
             direction = {True: "higher is better", False: "lower is better", None: ""}
             extra = ", ".join(x for x in (direction[m.higher_is_better], m.description) if x)
-            print(f"    {m.name} [{m.unit}]{'  ' + extra if extra else ''}")
+            unit = f" [{m.unit}]" if m.unit else ""
+            print(f"    {m.name}{unit}{'  ' + extra if extra else ''}")
     return 0
 
 
@@ -63,5 +64,11 @@ def _show(value: Any) -> str:
 
 
 def _type(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    return text or str(annotation).replace("typing.", "")
+    """``int``, ``apply | apply_async``, ``str | None``: types as a spec author reads them."""
+    import typing
+
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(str(v) for v in typing.get_args(annotation))
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
