@@ -155,6 +155,7 @@ class LocalExecutor:
         assert self.worker is not None
         deadline = time.monotonic() + trial.timeout
         timed_out = finished = False
+        phase = "setup"  # what the deadline is running for, to name it on a timeout
         while True:
             event = self.worker.next_event(deadline)
             if event is DEADLINE:  # past the deadline: the whole group goes
@@ -164,7 +165,7 @@ class LocalExecutor:
                     timed_out = True
                     result.status = TIMEOUT
                     result.error = (
-                        f"{self._phase} did not finish within the timeout of {trial.timeout:g} s"
+                        f"{phase} did not finish within the timeout of {trial.timeout:g} s"
                     )
                 self._kill_child()
                 deadline = time.monotonic() + 60
@@ -177,9 +178,8 @@ class LocalExecutor:
             kind = event["ev"]
             if kind == "started":
                 self.child = event["pid"]
-                self._phase = "setup"
             elif kind == "phase":
-                self._phase = "setup" if event["phase"] == "setup" else f"run {event['i'] + 1}"
+                phase = "setup" if event["phase"] == "setup" else f"run {event['i'] + 1}"
                 deadline = time.monotonic() + trial.timeout
             elif kind == "run":
                 record = RunRecord(event["index"], event["warmup"], event["elapsed_s"],
@@ -197,8 +197,6 @@ class LocalExecutor:
                 if crashed and not timed_out:
                     result.status, result.error = CRASHED, _describe_exit(event["code"])
                 return
-
-    _phase = "setup"
 
 
 def _describe_exit(code: int) -> str:
