@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import importlib.util
 import os
@@ -127,7 +126,6 @@ class PluginHost:
                 self._register(plugin, ep.name, f"entry point ({dist})")
         for item in self.config.extra:
             self.load(item, "-p")
-        self.check()
         return self
 
     def load(self, item: str, source: str) -> None:
@@ -174,23 +172,11 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin {name!r}: {_explain(plugin, exc)}") from exc
+            # check_hookimpls has explained the usual causes; this is pluggy's own word.
+            raise PluginError(f"plugin {name!r}: {' '.join(str(exc).split())}") from exc
         except ValueError as exc:
             raise PluginError(f"plugin {name!r}: {exc}") from exc
         self.sources[name] = source
-
-    def check(self) -> None:
-        """Refuse hook implementations that match no hook (typos), naming the plugin."""
-        known = [n for n in dir(hookspecs) if n.startswith("runner_")]
-        for hook_name in self.pm.hook.__dict__:
-            caller = getattr(self.pm.hook, hook_name)
-            # Plugins registered as objects (reporters) skip the per-plugin check at load.
-            if hook_name.startswith("_") or caller.spec is not None or not caller.get_hookimpls():
-                continue
-            plugins = ", ".join(sorted(i.plugin_name for i in caller.get_hookimpls()))
-            close = difflib.get_close_matches(hook_name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise PluginError(f"plugin {plugins!r}: unknown hook {hook_name!r}{hint}")
 
     # -- models --------------------------------------------------------------------------
 
@@ -282,23 +268,6 @@ class PluginHost:
         if executor is None:
             raise PluginError(f"no executor named {name!r}; a plugin may be missing")
         return executor
-
-
-def _explain(plugin: object, exc: pluggy.PluginValidationError) -> str:
-    """pluggy's message spans lines; say in one which hook asks for which arguments."""
-    import inspect
-
-    for name in dir(plugin):
-        spec = getattr(hookspecs, name, None)
-        if not name.startswith("runner_") or spec is None:
-            continue
-        wanted = set(inspect.signature(getattr(plugin, name)).parameters) - {"self"}
-        extra = sorted(wanted - set(inspect.signature(spec).parameters))
-        if extra:
-            offered = ", ".join(inspect.signature(spec).parameters) or "none"
-            return (f"hook {name!r} asks for {', '.join(extra)}, which the hook does not "
-                    f"provide (its arguments: {offered})")  # fmt: skip
-    return " ".join(str(exc).split())
 
 
 def _version(plugin: object, source: str) -> str:

@@ -49,7 +49,6 @@ def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
                 host.load(item, "spec")
             except PluginError as exc:
                 raise SpecError(f"{where}: {exc}") from None
-    host.check()
 
 
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
