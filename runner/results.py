@@ -129,6 +129,19 @@ class ExperimentResult:
     metrics: dict[str, dict[str, Any]]
     trials: list[TrialResult] = dataclasses.field(default_factory=list)
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExperimentResult:
+        return cls(
+            name=str(data["name"]),
+            description=str(data.get("description", "")),
+            model=str(data["model"]),
+            spec=str(data.get("spec", "")),
+            repeat=int(data.get("repeat", 0)),
+            warmup=int(data.get("warmup", 0)),
+            metrics=dict(data.get("metrics") or {}),
+            trials=[TrialResult.from_json(t) for t in data.get("trials", [])],
+        )
+
 
 @dataclasses.dataclass
 class SessionResult:
@@ -143,6 +156,19 @@ class SessionResult:
     def trials(self) -> Iterable[TrialResult]:
         for exp in self.experiments:
             yield from exp.trials
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionResult:
+        """The inverse of ``to_json``, for readers of result files."""
+        return cls(
+            run_id=str(data.get("run_id", "")),
+            started=str(data.get("started", "")),
+            finished=str(data.get("finished", "")),
+            environment=dict(data.get("environment") or {}),
+            argv=list(data.get("argv") or []),
+            experiments=[ExperimentResult.from_json(e) for e in data.get("experiments", [])],
+            interrupted=bool(data.get("interrupted", False)),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

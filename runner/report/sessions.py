@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
-from runner.results import ExperimentResult, SessionResult, TrialResult
+from runner.results import SessionResult
 
 if TYPE_CHECKING:
     from runner.compare import Side
@@ -45,32 +45,10 @@ def session_from_json(data: Mapping[str, Any], source: str) -> SessionResult:
     """A SessionResult from result JSON already checked by its reader; a malformed one is a
     UsageError naming ``source``."""
     try:
-        experiments = [_experiment(e) for e in data.get("experiments", [])]
-        return SessionResult(
-            run_id=str(data.get("run_id", "")),
-            started=str(data.get("started", "")),
-            finished=str(data.get("finished", "")),
-            environment=dict(data.get("environment") or {}),
-            argv=list(data.get("argv") or []),
-            experiments=experiments,
-            interrupted=bool(data.get("interrupted", False)),
-        )
+        return SessionResult.from_json(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise UsageError(f"{source}: malformed result file: {what}") from None
-
-
-def _experiment(data: Mapping[str, Any]) -> ExperimentResult:
-    return ExperimentResult(
-        name=str(data["name"]),
-        description=str(data.get("description", "")),
-        model=str(data["model"]),
-        spec=str(data.get("spec", "")),
-        repeat=int(data.get("repeat", 0)),
-        warmup=int(data.get("warmup", 0)),
-        metrics=dict(data.get("metrics") or {}),
-        trials=[TrialResult.from_json(t) for t in data.get("trials", [])],
-    )
 
 
 def _labels(sessions: Sequence[LoadedSession]) -> list[str]:
