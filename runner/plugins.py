@@ -11,7 +11,7 @@ import types
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -22,6 +22,7 @@ from runner.modelcheck import check_hookimpls, import_failure
 if TYPE_CHECKING:
     import argparse
 
+    from runner.hookspecs import Executor
     from runner.model import Model
     from runner.results import RunRecord, SessionResult, TrialResult
     from runner.session import Session
@@ -263,8 +264,8 @@ class PluginHost:
     def session_finish(self, session: Session, result: SessionResult) -> None:
         self.pm.hook.runner_session_finish(session=session, result=result)
 
-    def make_executor(self, name: str, session: Session) -> Any:
-        executor = self.pm.hook.runner_make_executor(name=name, session=session)
+    def make_executor(self, name: str, session: Session) -> Executor:
+        executor: Executor | None = self.pm.hook.runner_make_executor(name=name, session=session)
         if executor is None:
             raise PluginError(f"no executor named {name!r}; a plugin may be missing")
         return executor

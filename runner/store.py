@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from runner.results import SessionResult, TrialResult
-    from runner.session import Session
+    from runner.session import RunOptions, Session
     from runner.spec import Trial
 
 DEFAULT_PATH = Path(".runner/results.db")
@@ -250,7 +250,7 @@ class Store:
 
     def trial_results(self, session_id: str) -> dict[str, TrialResult]:
         """The stored trials of a session, by id, in session order."""
-        from runner.results import ExpectCheck, RunRecord, Summary, TrialResult
+        from runner.results import ExpectCheck, RunRecord, Status, Summary, TrialResult
 
         with self._errors():
             rows = self.db.execute(
@@ -277,7 +277,7 @@ class Store:
         for r in rows:
             result = TrialResult(
                 r["id"], r["experiment"], r["model"], json.loads(r["params"]),
-                json.loads(r["swept"]), r["status"], r["error"], r["stderr_tail"],
+                json.loads(r["swept"]), Status(r["status"]), r["error"], r["stderr_tail"],
                 runs=runs.get((r["id"], False), []),
                 warmup_runs=runs.get((r["id"], True), []),
                 summary={k: Summary(**v) for k, v in json.loads(r["summary"]).items()},
@@ -330,7 +330,7 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def store_path(options: dict[str, Any]) -> Path | None:
+def store_path(options: RunOptions) -> Path | None:
     """The store a command's options name: ``--db PATH``, the default, or None (``--no-db``)."""
     if options.get("no_db"):
         return None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import spec
+from runner import spec, yamlsrc
 from runner.errors import PluginError, SpecError
 
 if TYPE_CHECKING:
@@ -41,20 +42,25 @@ def _count(least: int) -> Any:
     return parse
 
 
-def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
-    """Load the plugins that spec files name: they may define the models the specs use."""
-    for path in paths:
-        for item, where in spec.spec_plugins(path):
+def load_spec_plugins(
+    specs: Sequence[Path | yamlsrc.Source], host: PluginHost
+) -> list[yamlsrc.Source]:
+    """Load the plugins that spec files name (they may define the models the specs use),
+    and return the files as read, so that nothing reads them twice."""
+    sources = [s if isinstance(s, yamlsrc.Source) else yamlsrc.load(s) for s in specs]
+    for src in sources:
+        for item, where in spec.spec_plugins(src):
             try:
                 host.load(item, "spec")
             except PluginError as exc:
                 raise SpecError(f"{where}: {exc}") from None
+    return sources
 
 
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
     """Load the plugins the specs name, then validate and expand the specs."""
-    load_spec_plugins(args.specs, host)
-    experiments = spec.load_all(args.specs, host, args.max_trials)
+    sources = load_spec_plugins(args.specs, host)
+    experiments = spec.load(sources, host.models(), args.max_trials)
     # --repeat/--warmup (run, show) override every spec: a quick smoke run of an example.
     for exp in experiments:
         for attr in ("repeat", "warmup"):

@@ -11,8 +11,9 @@ from runner import environment, hookimpl
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
+from runner.execute import run_session
 from runner.results import OK
-from runner.session import Session
+from runner.session import RunOptions, Session
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -31,7 +32,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help="write results as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
-    p.add_argument("--executor", default="local", help="where trials run (default: local)")
+    p.add_argument("--executor", help=f"where trials run (default: {RunOptions.executor})")
     p.add_argument(
         "--db",
         type=Path,
@@ -65,14 +66,15 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
-    db = store.store_path(vars(args))
+    options = RunOptions.from_args(args)
+    db = store.store_path(options)
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
         base = baseline.load_side(args.baseline, db)
         gate = baseline.RegressionGate(base, compare_options(args), quiet=args.quiet)
     session = Session(
         experiments=experiments,
-        options=vars(args),
+        options=options,
         host=host,
         environment=environment.capture(),
         argv=sys.argv[1:],
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
                   "trials already finished", file=sys.stderr)  # fmt: skip
     if gate is not None:
         host.pm.register(gate, name="regression-gate")
-    result = session.run()
+    result = run_session(session)
     if result.interrupted:
         return ExitCode.INTERRUPTED
     if any(t.status != OK for t in result.trials()):

@@ -42,7 +42,7 @@ PLAIN_WIDTH = 10_000  # no terminal: never wrap a row, whatever its width
 def _console(session: Session, stderr: bool) -> Console:
     from rich.console import Console
 
-    no_color = bool(session.options.get("no_color") or os.environ.get("NO_COLOR"))
+    no_color = bool(session.options.no_color or os.environ.get("NO_COLOR"))
     console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         console.width = PLAIN_WIDTH
@@ -247,5 +247,5 @@ def format_number(value: float) -> str:
 
 @hookimpl
 def runner_session_start(session: Session) -> None:
-    if not session.options.get("quiet"):
+    if not session.options.quiet:
         session.host.pm.register(TerminalReporter(session), name="terminalreporter")
