@@ -85,7 +85,7 @@ class RegressionGate:
 
     @hookimpl(trylast=True)
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
-        session.host.pm.unregister(self)
+        session.host.unregister(self)
         new = Side(f"this run ({session.run_id})", result.to_json())
         self.comparison = compare(self.baseline, new, self.options)
         for line in gate_lines(self.comparison, result.trials(), quiet=self.quiet):

@@ -1,7 +1,11 @@
 """The whole plugin contract, in the order the hooks are called.
 
-Every hook is named ``runner_<phase>_<event>``; implementations take the subset of the
-arguments they need, so new keyword arguments can be added without breaking plugins.
+Every hook starts with ``runner_``.  The lifecycle hooks are named
+``runner_<phase>_<event>`` (phase: session, trial or run; event: start, done or finish);
+the three that give runner something are named for what they give: ``runner_models``,
+``runner_register_commands`` and ``runner_make_executor``.  Implementations take the
+subset of the arguments they need, so new keyword arguments can be added without
+breaking plugins.
 Mark implementations with ``runner.hookimpl``.  docs/writing-plugins.md explains each.
 """
 

@@ -377,7 +377,7 @@ class SessionRecorder:
 
     @hookimpl
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
-        session.host.pm.unregister(self)
+        session.host.unregister(self)
         try:
             self.store.finish_session(session.run_id, result.finished, result.interrupted)
         finally:
@@ -395,4 +395,4 @@ def runner_session_start(session: Session) -> None:
     except BaseException:
         store.close()
         raise
-    session.host.pm.register(SessionRecorder(session, store), name="store-recorder")
+    session.host.register(SessionRecorder(session, store), "store-recorder")

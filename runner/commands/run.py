@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
             print(f"resuming session {session.run_id}: {len(session.resumed)} of {total} "
                   "trials already finished", file=sys.stderr)  # fmt: skip
     if gate is not None:
-        host.pm.register(gate, name="regression-gate")
+        host.register(gate, "regression-gate")
     result = run_session(session)
     if result.interrupted:
         return ExitCode.INTERRUPTED

@@ -123,7 +123,7 @@ class TerminalReporter:
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
         if self.progress is not None:
             self.progress.stop()
-        session.host.pm.unregister(self)
+        session.host.unregister(self)
         tables = [
             experiment_table(e, marks=self.out.is_terminal) for e in result.experiments if e.trials
         ]
@@ -248,4 +248,4 @@ def format_number(value: float) -> str:
 @hookimpl
 def runner_session_start(session: Session) -> None:
     if not session.options.quiet:
-        session.host.pm.register(TerminalReporter(session), name="terminalreporter")
+        session.host.register(TerminalReporter(session), "terminalreporter")
