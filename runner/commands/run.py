@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import environment, hookimpl
+from runner import environment, hookimpl, interrupts
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
@@ -24,7 +24,8 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run experiments",
         description="Run each trial of each spec in a fresh worker process and report the "
-        "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C.",
+        "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C, "
+        "143 on SIGTERM, 129 on SIGHUP.",
     )
     add_spec_args(p)
     add_run_count_args(p)
@@ -85,9 +86,10 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
                   "trials already finished", file=sys.stderr)  # fmt: skip
     if gate is not None:
         host.pm.register(gate, name="regression-gate")
-    result = session.run()
+    with interrupts.stop_on_signals() as stopper:
+        result = session.run()
     if result.interrupted:
-        return ExitCode.INTERRUPTED
+        return stopper.exit_code
     if any(t.status != OK for t in result.trials()):
         return ExitCode.FAILED
     if gate is not None and args.fail_on_regression and gate.comparison and gate.comparison.failed:
