@@ -5,7 +5,9 @@ that calls ``setsid()`` or double-forks into a daemon, stays a descendant of the
 instead of escaping to init; when the trial ends the worker kills every descendant it
 still has.  A parent-death signal ties the worker to the runner and the trial's child to
 the worker.  A cgroup would also catch a process that leaves the tree by other means,
-but is rarely writable for an unprivileged user, so it is not used.
+but is rarely writable for an unprivileged user, so it is not used.  Should the worker
+itself be killed, every process below it still carries the worker's tag in its
+environment, and the executor kills them by that.
 
 Only the standard library: the worker imports this before anything else.
 """
@@ -63,6 +65,43 @@ def descendants(root: int) -> list[int]:
         out.extend(kids)
         todo.extend(kids)
     return out
+
+
+def tagged(name: str, value: str) -> list[int]:
+    """The live processes whose environment, as they were started, has ``name=value``."""
+    needle = f"{name}={value}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if needle not in fh.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                if fh.read().rpartition(b")")[2].split()[:1] == [b"Z"]:
+                    continue
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        found.append(int(entry))
+    return found
+
+
+def kill_tagged(name: str, value: str) -> int:
+    """SIGKILL every process tagged ``name=value`` until none is left; how many there were.
+
+    The fallback for a worker that died (a trial may SIGKILL it): its orphans went to
+    init, out of any subreaper's reach, but each still carries the worker's tag.
+    """
+    killed: set[int] = set()
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    while (found := tagged(name, value)) and time.monotonic() < deadline:
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.005)
+    return len(killed)
 
 
 def reap() -> None:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 EXIT_GRACE_S = 10.0  # after its last event, how long a trial may take to exit
 CLOSE_GRACE_S = 10.0  # how long a closed worker may take to kill its trial and exit
 STDERR_TAIL_CHARS = 2000
+TAG_ENV = "RUNNER_WORKER_TAG"
 
 
 class _Deadline:
@@ -59,6 +61,9 @@ class _Worker:
         root = str(Path(runner.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         env[worker.PARENT_ENV] = str(os.getpid())
+        # Inherited by all the worker starts: found by it even when the worker is gone.
+        self.tag = uuid.uuid4().hex
+        env[TAG_ENV] = self.tag
         self.proc = subprocess.Popen(
             worker.command(),
             stdin=subprocess.PIPE,
@@ -134,6 +139,9 @@ class _Worker:
             os.close(self._pidfd)
             self._pidfd = None
         self._sel.close()
+        # Nothing is left when the worker ended as it should; when it was killed, its
+        # trial's processes were orphaned out of its reach and go here.
+        containment.kill_tagged(TAG_ENV, self.tag)
 
 
 class LocalExecutor:
