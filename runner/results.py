@@ -47,16 +47,22 @@ class Summary:
     @classmethod
     def of(cls, values: list[float]) -> Summary:
         # Scaled by a power of two (exact) into [-1, 1], so sums of values near the float
-        # limit (1e308) cannot overflow; scaled back, each statistic is within the range.
+        # limit (1e308) cannot overflow; scaled back, the median and mean are within range.
         floats = [float(v) for v in values]
-        top = max(abs(v) for v in floats)
-        scale = math.ldexp(1.0, math.frexp(top)[1]) if top else 1.0
-        scaled = [v / scale for v in floats]
+        shift = math.frexp(max(abs(v) for v in floats))[1]
+        scaled = [math.ldexp(v, -shift) for v in floats]
+
+        def back(x: float) -> float:
+            try:
+                return math.ldexp(x, shift)
+            except OverflowError:  # a spread wider than any float: said as infinite
+                return math.inf
+
         return cls(
             n=len(values),
-            median=statistics.median(scaled) * scale,
-            mean=statistics.fmean(scaled) * scale,
-            stdev=statistics.stdev(scaled) * scale if len(values) > 1 else 0.0,
+            median=back(statistics.median(scaled)),
+            mean=back(statistics.fmean(scaled)),
+            stdev=back(statistics.stdev(scaled)) if len(values) > 1 else 0.0,
             min=min(values),
             max=max(values),
         )
@@ -100,7 +106,6 @@ class TrialResult:
     max_rss_kib: int | None = None
 
     def summarize(self) -> None:
-        self._drop_unstorable()
         names: dict[str, None] = {}
         for run in self.runs:
             names.update(dict.fromkeys(run.metrics))
@@ -108,24 +113,6 @@ class TrialResult:
             name: Summary.of([r.metrics[name] for r in self.runs if name in r.metrics])
             for name in names
         }
-
-    def _drop_unstorable(self) -> None:
-        """A value no float can hold (an int beyond 1.8e308) is dropped, and the trial is
-        an ``error`` saying so; the store keeps every other value and the session goes on."""
-        for run in [*self.warmup_runs, *self.runs]:
-            for name, value in list(run.metrics.items()):
-                try:
-                    float(value)
-                except OverflowError:
-                    del run.metrics[name]
-                    if self.status == OK:
-                        self.status = ERROR
-                        digits = int(int(value).bit_length() * math.log10(2)) + 1
-                        self.error = (
-                            f"metric {name!r} is an integer of about {digits} digits, beyond "
-                            "the largest number results hold (about 1.8e308); return it as "
-                            "a float or in a larger unit"
-                        )
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
