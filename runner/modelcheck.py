@@ -143,7 +143,7 @@ def check_metrics(model: Any, values: Any) -> dict[str, float]:
         try:
             finite = math.isfinite(value)
         except OverflowError:  # an int no float can hold: results could not store it
-            digits = int(int(value).bit_length() * math.log10(2)) + 1
+            digits = int(int(value).bit_length() * math.log10(2)) + 1  # type: ignore[call-overload]
             raise ModelError(
                 f"{who}: metric {key!r} is an integer of about {digits} digits, beyond the "
                 "largest number results hold (about 1.8e308); return it in a larger unit"
