@@ -376,20 +376,36 @@ class SessionRecorder:
 
     def __init__(self, session: Session, store: Store) -> None:
         self.store = store
+        self.failed = False
         every = (t for e in session.experiments for t in e.trials)
         self.position = {t.id: i for i, t in enumerate(every)}
 
     @hookimpl
     def runner_trial_done(self, session: Session, trial: Trial, result: TrialResult) -> None:
-        self.store.add_trial(session.run_id, self.position.get(trial.id, -1), result)
+        try:
+            self.store.add_trial(session.run_id, self.position.get(trial.id, -1), result)
+        except StoreError as exc:  # a full disk must not cost the session or its JSON
+            self._warn(session, exc)
 
     @hookimpl
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
         session.host.pm.unregister(self)
         try:
             self.store.finish_session(session.run_id, result.finished, result.interrupted)
+        except StoreError as exc:
+            self._warn(session, exc)
         finally:
             self.store.close()
+
+    def _warn(self, session: Session, exc: StoreError) -> None:
+        import sys
+
+        if not self.failed:
+            self.failed = True
+            output = session.options.get("output")
+            keep = f"the JSON ({output}) holds them all" if output else "pass -o FILE.json"
+            print(f"runner: warning: {exc}; trials from here on may be missing from the "
+                  f"store: {keep}", file=sys.stderr)  # fmt: skip
 
 
 @hookimpl

@@ -82,11 +82,12 @@ class Launch:
         path.write_text(text.replace("HOSTILE", str(PLUGINS / "hostile.py")))
         return path
 
-    def start(self, *args: str | Path) -> subprocess.Popen:
+    def start(self, *args: str | Path, preexec_fn=None) -> subprocess.Popen:
         self.tmp.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "runner", *map(str, args)], cwd=self.dir, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - the tests start no threads
         )  # fmt: skip
         return self.proc
 
@@ -106,8 +107,8 @@ class Launch:
             ) from None
         return self.proc.returncode, err
 
-    def run(self, *args: str | Path, seconds: float = 120) -> tuple[int, str]:
-        self.start(*args)
+    def run(self, *args: str | Path, seconds: float = 120, preexec_fn=None) -> tuple[int, str]:
+        self.start(*args, preexec_fn=preexec_fn)
         return self.finish(seconds)
 
     def kill_all(self) -> None:

@@ -11,7 +11,7 @@ from runner import environment, hookimpl, interrupts
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
-from runner.results import OK
+from runner.results import OK, check_writable
 from runner.session import Session
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
+    if args.output:  # every output is checked before the first trial, and before the store
+        check_writable(args.output)
     db = store.store_path(vars(args))
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
@@ -78,6 +80,9 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
         environment=environment.capture(),
         argv=sys.argv[1:],
     )
+    # Made once here only to refuse an unknown name now; executors start nothing until
+    # their first trial.
+    host.make_executor(args.executor, session)
     if args.resume:
         store.resume(session, args.resume, db)
         if not args.quiet:

@@ -81,7 +81,7 @@ class Hostile(Model):
     metrics = (Metric("value", "", True, key=True),)
 
     def setup(self, params: HostileParams, ctx: RunContext) -> None:
-        (ctx.tmpdir / "scratch").write_bytes(b"x" * 1024)
+        (ctx.tmpdir / "scratch").write_bytes(b"x" * 100)
         if params.action == "hang_setup":
             _report(params)
             time.sleep(3600)
