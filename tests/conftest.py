@@ -74,7 +74,8 @@ class Launch:
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
         tags = {"RUNNER_LEAK_MARKER": self.marker, "TMPDIR": str(self.tmp)}
-        quiet = {"RUNNER_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_COLOR": "1"}
+        quiet = {"RUNNER_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                 "NO_COLOR": "1"}  # fmt: skip
         return {**os.environ, **tags, **quiet, "PYTHONPATH": path}
 
     def spec(self, text: str, name: str = "spec.yaml") -> Path:
@@ -82,10 +83,10 @@ class Launch:
         path.write_text(text.replace("HOSTILE", str(PLUGINS / "hostile.py")))
         return path
 
-    def start(self, *args: str | Path, preexec_fn=None) -> subprocess.Popen:
+    def start(self, *args: str | Path, preexec_fn=None, module: str = "runner") -> subprocess.Popen:
         self.tmp.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "runner", *map(str, args)], cwd=self.dir, env=self.env,
+            [sys.executable, "-m", module, *map(str, args)], cwd=self.dir, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
             preexec_fn=preexec_fn,  # noqa: PLW1509 - the tests start no threads
         )  # fmt: skip

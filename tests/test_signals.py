@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,38 @@ def test_kill_9_of_the_runner_takes_the_worker_and_trial_along_and_resume_comple
     statuses = {t["id"]: t["status"] for e in launch.results()["experiments"] for t in e["trials"]}
     assert statuses == {"quick": "ok", "stuck": "ok", "never_started": "ok"}
     assert launch.leftovers() == {}
+
+
+def test_ctrl_c_in_pytest_during_a_hanging_trial_leaves_nothing_running(launch):
+    from hostile import pids
+
+    pidfile, hold = launch.dir / "pids", launch.dir / "hold"
+    hold.touch()
+    (launch.dir / "specs").mkdir()
+    launch.spec(
+        SPEC.replace("PIDFILE", str(pidfile)).replace("HOLD", str(hold)), "specs/stuck.yaml"
+    )
+    launch.start("-p", "runner.pytest_plugin", "-p", "no:cacheprovider", "-q", "--runner",
+                 "specs", module="pytest")  # fmt: skip
+    wait_for(lambda: len(pids(pidfile)) >= 3, what="the trial")
+    os.killpg(launch.proc.pid, signal.SIGINT)
+    code, err = launch.finish(seconds=10)
+    assert code == 2, err  # pytest's "interrupted"
+    assert launch.leftovers() == {}
+    assert launch.temp_files() == []
+
+
+@pytest.mark.parametrize(("sig", "expected"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                               (signal.SIGHUP, 129)])  # fmt: skip
+def test_serve_stops_on_each_signal_with_its_summary_and_removes_its_files(launch, sig, expected):
+    proc = launch.start("serve", "tcp-files", "--files", "3", "--duration", "120")
+    first = proc.stdout.readline()
+    assert "generated in " in first, (first, proc.stderr.read() if proc.poll() else "")
+    root = Path(first.split("generated in ")[1].split(";")[0])
+    assert root.is_dir() and len(list(root.iterdir())) == 3
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == expected, err
+    assert out.strip().splitlines()[-1].startswith("stopped tcp-files after ")
+    assert "Traceback" not in err
+    assert not root.exists()
