@@ -78,7 +78,17 @@ class _Stop(Exception):
     """The runner is gone (stdin closed) or sent SIGTERM/SIGHUP: clean up and exit."""
 
 
+_STOPS = {signal.SIGTERM, signal.SIGHUP}
+
+
+def _stopping() -> None:
+    # Held from here on: the clean-up must not be cut short by the next one (the runner's
+    # death brings both stdin EOF and the parent-death SIGTERM).
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+
+
 def _stop(signum: int, frame: object) -> None:
+    _stopping()
     raise _Stop
 
 
@@ -128,6 +138,7 @@ def serve() -> int:
     except (_Stop, BrokenPipeError):
         return 0
     finally:
+        _stopping()
         containment.kill_descendants()
         if current is not None:  # the runner may be gone: nobody else removes these
             _remove(current)
@@ -147,6 +158,7 @@ def _wait(pid: int, lines: _Lines) -> int:
                         return os.waitpid(pid, 0)[1]
                     lines.feed()  # the executor sends nothing during a trial but EOF
                     if lines.eof:
+                        _stopping()
                         raise _Stop
     finally:
         os.close(pidfd)
@@ -292,7 +304,10 @@ def exec_trial(channel: int, request: m.RunTrial) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--exec"]:
         return exec_trial(int(argv[1]), m.decode_as(argv[2], m.RunTrial))
-    return serve()
+    try:
+        return serve()
+    except _Stop:  # a stop that came during the clean-up of another: nothing to say
+        return 0
 
 
 if __name__ == "__main__":
