@@ -99,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"runner: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("runner: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        return getattr(exc, "exit_code", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:

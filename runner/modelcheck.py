@@ -140,7 +140,15 @@ def check_metrics(model: Any, values: Any) -> dict[str, float]:
                 f"{who}: metric {key!r} is {type(value).__name__} {_short(value)}, not a number; "
                 "return an int or a float"
             )
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int no float can hold: results could not store it
+            digits = int(int(value).bit_length() * math.log10(2)) + 1  # type: ignore[call-overload]
+            raise ModelError(
+                f"{who}: metric {key!r} is an integer of about {digits} digits, beyond the "
+                "largest number results hold (about 1.8e308); return it in a larger unit"
+            ) from None
+        if not finite:
             raise ModelError(f"{who}: metric {key!r} is {value}, not a finite number")
         out[key] = int(value) if isinstance(value, numbers.Integral) else float(value)
     return out

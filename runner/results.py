@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -59,11 +60,23 @@ class Summary:
 
     @classmethod
     def of(cls, values: list[float]) -> Summary:
+        # Scaled by a power of two (exact) into [-1, 1], so sums of values near the float
+        # limit (1e308) cannot overflow; scaled back, the median and mean are within range.
+        floats = [float(v) for v in values]
+        shift = math.frexp(max(abs(v) for v in floats))[1]
+        scaled = [math.ldexp(v, -shift) for v in floats]
+
+        def back(x: float) -> float:
+            try:
+                return math.ldexp(x, shift)
+            except OverflowError:  # a spread wider than any float: said as infinite
+                return math.inf
+
         return cls(
             n=len(values),
-            median=statistics.median(values),
-            mean=statistics.fmean(values),
-            stdev=statistics.stdev(values) if len(values) > 1 else 0.0,
+            median=back(statistics.median(scaled)),
+            mean=back(statistics.fmean(scaled)),
+            stdev=back(statistics.stdev(scaled)) if len(values) > 1 else 0.0,
             min=min(values),
             max=max(values),
         )
@@ -207,6 +220,8 @@ def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; a result file is for sharing, as the umask says.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=1, default=str)
             fh.write("\n")
@@ -216,3 +231,35 @@ def write_json(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_writable(path: Path, option: str = "-o") -> None:
+    """Refuse, before any work is done, an output file that could not be written.
+
+    Tried for real (a temp file in the folder the file would go to), as permission bits
+    do not tell a read-only mount, and root passes them all.
+    """
+    from runner.errors import UsageError
+
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; give {option} a file name such as "
+                         f"{path / 'results.json'}")  # fmt: skip
+    folder = path.parent
+    while not folder.exists():  # write_json creates the missing folders
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: {folder} is not a directory; give {option} another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot write in {folder} ({exc.strerror}); give {option} another path"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)

@@ -92,6 +92,8 @@ def loads(text: str, path: Path) -> Source:
         raise SpecError(f"{path}:{line}:{col}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}:1:1: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path}:1:1: nested too deeply for a spec; flatten it") from None
     finally:
         loader.dispose()
     return Source(path, data, builder.marks, builder.value_marks)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
-from runner.errors import ExitCode, UsageError
+from runner.errors import ExitCode, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 KINDS = ("udp", "tcp-echo", "tcp-files")
 _EPILOG = """\
 The first line printed names the address actually bound (with --bind HOST:0, the port the
-system chose).  Ctrl-C (or SIGTERM) stops the server, prints a one-line summary and exits
-130; with --duration it stops by itself after that many seconds and exits 0.
+system chose).  Ctrl-C, SIGTERM or SIGHUP stops the server, prints a one-line summary and
+exits 130, 143 or 129; with --duration it stops by itself after that many seconds and exits 0.
 
 tcp-files serves the regular files under --root.  Without --root it generates --files
 files of --file-size random bytes in a temporary directory, removed at exit.  Either way
@@ -120,8 +120,8 @@ def serve(args: argparse.Namespace, host: PluginHost) -> int:
     # A plain `kill` ends the server as Ctrl-C does: summary line, temporary files removed.
     # And Ctrl-C works even when started in the background by a script, which makes a
     # child ignore SIGINT unless it says otherwise.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a closed terminal too
+        signal.signal(sig, _interrupt)
     started = time.monotonic()
     try:
         if args.kind == "udp":
@@ -132,7 +132,9 @@ def serve(args: argparse.Namespace, host: PluginHost) -> int:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # once: the summary must print
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 def _announce(kind: str, address: tuple[Any, ...], fmt: Any, detail: str) -> None:
@@ -155,12 +157,12 @@ def _serve_udp(args: argparse.Namespace, host: str, port: int, started: float, f
     sock = udp_socket(host, port, args.rcvbuf)
     server = UdpServer(sock)
     rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-    _announce("udp", sock.getsockname(), fmt, f"receive buffer {rcvbuf} bytes")
     code = ExitCode.OK
-    try:
+    try:  # announced inside: a signal right after the line still gets the summary
+        _announce("udp", sock.getsockname(), fmt, f"receive buffer {rcvbuf} bytes")
         server.serve(_stopper(args.duration))
-    except KeyboardInterrupt:
-        code = ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        code = getattr(exc, "exit_code", ExitCode.INTERRUPTED)
     finally:
         sock.close()
     c = server.counters
@@ -192,14 +194,14 @@ def _serve_tcp(args: argparse.Namespace, host: str, port: int, started: float, f
             detail = f"mode {args.mode}"
         else:
             handler, detail = _file_service(args, scratch)
-        _announce(args.kind, listener.getsockname(), fmt, detail)
         code = ExitCode.OK
-        try:
+        try:  # announced inside: a signal right after the line still gets the summary
+            _announce(args.kind, listener.getsockname(), fmt, detail)
             serve_forever(
                 listener, handler, args.mode, stats, args.timeout, stop=_stopper(args.duration)
             )
-        except KeyboardInterrupt:
-            code = ExitCode.INTERRUPTED
+        except KeyboardInterrupt as exc:
+            code = getattr(exc, "exit_code", ExitCode.INTERRUPTED)
         print(_tcp_summary(args.kind, stats.snapshot(), time.monotonic() - started), flush=True)
         return code
     finally:  # also after Ctrl-C while files were still being generated

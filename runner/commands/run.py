@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import environment, hookimpl
+from runner import environment, hookimpl, interrupts
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
 from runner.execute import run_session
-from runner.results import OK
+from runner.results import OK, check_writable
 from runner.session import RunOptions, Session
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run experiments",
         description="Run each trial of each spec in a fresh worker process and report the "
-        "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C.",
+        "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C, "
+        "143 on SIGTERM, 129 on SIGHUP.",
     )
     add_spec_args(p)
     add_run_count_args(p)
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
     options = RunOptions.from_args(args)
+    if options.output:  # every output is checked before the first trial, and before the store
+        check_writable(options.output)
     db = store.store_path(options)
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
@@ -79,6 +82,9 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
         environment=environment.capture(),
         argv=sys.argv[1:],
     )
+    # Made once here only to refuse an unknown name now; executors start nothing until
+    # their first trial.
+    host.make_executor(options.executor, session)
     if args.resume:
         store.resume(session, args.resume, db)
         if not args.quiet:
@@ -87,9 +93,10 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
                   "trials already finished", file=sys.stderr)  # fmt: skip
     if gate is not None:
         host.register(gate, "regression-gate")
-    result = run_session(session)
+    with interrupts.stop_on_signals() as stopper:
+        result = run_session(session)
     if result.interrupted:
-        return ExitCode.INTERRUPTED
+        return stopper.exit_code
     if any(t.status != OK for t in result.trials()):
         return ExitCode.FAILED
     if gate is not None and args.fail_on_regression and gate.comparison and gate.comparison.failed:
