@@ -58,7 +58,7 @@ class Udp(Model):
             "received", "datagrams", None, "distinct datagrams that arrived (echo: replies in time)"
         ),
         Metric("lost", "datagrams", False, "sent minus received"),
-        Metric("loss_pct", "%", False, "lost as a percentage of sent", key=True),
+        Metric("loss_pct", "%", False, "lost as a percentage of sent", key=True, floor=0.1),
         Metric("duplicates", "datagrams", False, "datagrams that arrived more than once"),
         Metric("reordered", "datagrams", False, "oneway: arrived after a higher sequence number"),
         Metric("late", "datagrams", False, "echo: replies that came after their wait had ended"),

@@ -97,14 +97,10 @@ def gate_lines(comparison: Comparison, trials: Iterable[Any], quiet: bool = Fals
     failed = [t for t in trials if t.status != "ok"]
     lines = [f"  FAILED {t.id}: {t.error}" for t in failed]
     lines += [f"  REGRESSION {c.describe()}" for c in comparison.regressions]
+    lines += [f"  INCONCLUSIVE {c.describe()}" for c in comparison.inconclusive]
     if quiet and not lines:
         return []
     head = f"against baseline {comparison.base.label}:"
-    if comparison.too_few_runs:
-        lines.append(
-            f"  warning: {len(comparison.too_few_runs)} trials have too few runs on a side for "
-            f"any change to be significant at alpha {comparison.options.alpha:g}; use repeat: 5"
-        )
     summary = comparison.counts(statuses=not failed)  # failed trials are listed already
     if failed:
         summary = f"{plural(len(failed), 'failed trial')}, {summary}"

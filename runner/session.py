@@ -99,7 +99,7 @@ def experiment_metrics(exp: Experiment, model: Model) -> dict[str, dict[str, Any
     ``regress`` threshold (percent) where it sets one."""
     metrics: dict[str, dict[str, Any]] = {
         m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better,
-                 "description": m.description, "key": m.key}
+                 "description": m.description, "key": m.key, "floor": m.floor}
         for m in model.metrics
     }  # fmt: skip
     for name, pct in exp.regress.items():

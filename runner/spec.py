@@ -20,13 +20,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from runner import yamlsrc
 from runner.compare import parse_percent
 from runner.errors import SpecError
+from runner.limits import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
     from runner.model import Model
     from runner.plugins import PluginHost
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
-DEFAULT_MAX_TRIALS = 10_000
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
 
