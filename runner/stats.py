@@ -135,8 +135,7 @@ def median_interval(values: Sequence[float], level: float = 0.95) -> MedianInter
 
 def relative_halfwidth(median: float, low: float, high: float) -> float | None:
     """How far (percent of the median) an interval reaches from it, or None when the
-    median is not far enough from zero for a percentage to mean anything: the interval
-    touches or crosses zero, or is wider than the median itself."""
-    if not (low > 0 or high < 0) or high - low > abs(median):
+    interval touches or crosses zero, where a percentage means nothing."""
+    if not (low > 0 or high < 0):
         return None
     return 100 * max(high - median, median - low) / abs(median)

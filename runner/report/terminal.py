@@ -234,6 +234,7 @@ def _cell(value: Any) -> str:
 
 
 UNSTABLE_MARK = "!"
+FAR_FROM_ZERO = 50.0  # percent: an interval reaching further from its median reads absolute
 UNSTABLE_HINT = (
     f"{UNSTABLE_MARK} unstable: median known to no better than ±{UNSTABLE_PCT:g}% (95%); "
     "try more repeats, a quieter machine, --affinity"
@@ -251,14 +252,15 @@ def median_with_interval(
     median: float, low: float | None, high: float | None, unit: str = ""
 ) -> str:
     """A median (and ``unit``, e.g. `` s``) and its confidence interval: relative when the
-    median is far from zero, the interval itself otherwise, nothing when it has no width."""
+    median is far from zero (the interval reaches no further than FAR_FROM_ZERO percent
+    from it), the interval itself otherwise, nothing when it has no width."""
     from runner.stats import relative_halfwidth
 
     text = format_number(median) + unit
     if low is None or high is None or low == high or math.isnan(low):
         return text
     rel = relative_halfwidth(median, low, high)
-    if rel is not None:
+    if rel is not None and rel <= FAR_FROM_ZERO:
         return f"{text} ±{rel:.1f}%"
     return f"{text} [{format_number(low)}, {format_number(high)}]"
 
