@@ -12,7 +12,6 @@ warns that multiprocessing queues answer these unreliably.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +20,7 @@ from pydantic import Field, model_validator
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
+from runner.percentiles import percentile
 
 PROCESS_KINDS = ("mp_queue", "mp_simple_queue", "manager_queue")
 
@@ -159,14 +159,9 @@ def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> d
     }
     if latencies and span_ns > 0:
         out["items_per_s"] = got / (span_ns / 1e9)
-        out["latency_p50_us"] = _rank(latencies, 0.50) / 1e3
-        out["latency_p99_us"] = _rank(latencies, 0.99) / 1e3
+        out["latency_p50_us"] = percentile(latencies, 50) / 1e3
+        out["latency_p99_us"] = percentile(latencies, 99) / 1e3
     return out
-
-
-def _rank(ordered: list[int], q: float) -> float:
-    """Nearest-rank percentile: a value that was observed."""
-    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
 
 
 def _backend(params: QueueParams) -> Any:

@@ -143,7 +143,7 @@ class Udp(Model):
 
 def summarize(params: UdpParams, outcomes: list[Any]) -> dict[str, float]:
     """Add the clients' outcomes up into the model's metrics."""
-    from plugins.net.stats import latency_metrics
+    from runner.percentiles import latency_metrics
 
     sent = sum(o.sent for o in outcomes)
     received = sum(o.received for o in outcomes)

@@ -130,8 +130,8 @@ class RegressionGate:
                 if not todo:
                     return comparison
                 if executor is None:
-                    name = session.options.get("executor") or "local"
-                    executor = session.host.make_executor(name, session).__enter__()
+                    executor = session.host.make_executor(session.options.executor, session)
+                    executor.__enter__()
                 for tid, need in todo.items():
                     more = self._more_runs(results[tid], trials[tid], need, deadline)
                     if more <= 0:
@@ -165,7 +165,7 @@ class RegressionGate:
 
     def _measure(self, session: Session, executor: Any, trial: Trial, result: TrialResult,
                  more: int) -> None:  # fmt: skip
-        from runner.session import check_expectations
+        from runner.execute import check_expectations
 
         if not self.options.quiet:
             print(f"gate: {trial.id} undecided with {len(result.runs)} runs: measuring "

@@ -1,19 +1,23 @@
 """The whole plugin contract, in the order the hooks are called.
 
-Every hook is named ``runner_<phase>_<event>``; implementations take the subset of the
-arguments they need, so new keyword arguments can be added without breaking plugins.
+Every hook starts with ``runner_``.  The lifecycle hooks are named
+``runner_<phase>_<event>`` (phase: session, trial or run; event: start, done or finish);
+the three that give runner something are named for what they give: ``runner_models``,
+``runner_register_commands`` and ``runner_make_executor``.  Implementations take the
+subset of the arguments they need, so new keyword arguments can be added without
+breaking plugins.
 Mark implementations with ``runner.hookimpl``.  docs/writing-plugins.md explains each.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from runner.model import Model
     from runner.results import RunRecord, SessionResult, TrialResult
@@ -112,15 +116,31 @@ def runner_session_finish(session: Session, result: SessionResult) -> None:
 # -- execution -------------------------------------------------------------------------
 
 
+class Executor(Protocol):
+    """Where trials run: what ``runner_make_executor`` returns (``runner.executors.local``).
+
+    The session loop enters it once, runs trials on it one after another, and exits it
+    when the session ends, also on Ctrl-C: nothing a trial started may outlive the exit.
+    """
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def run_trial(self, trial: Trial, on_run: Callable[[RunRecord], None]) -> TrialResult:
+        """Run ``trial`` to its end, call ``on_run(record)`` as each run finishes, and
+        return its result; never raise for what the trial did (that is its status)."""
+        ...
+
+
 @hookspec(firstresult=True)
-def runner_make_executor(name: str, session: Session) -> Any:
-    """Return an executor for ``name`` (``--executor``), or None if it is not yours.
+def runner_make_executor(name: str, session: Session) -> Executor | None:
+    """Return an :class:`Executor` for ``name`` (``--executor``), or None if it is not yours.
 
     Called once per session, after ``runner_session_start``; the first non-None answer
-    is used.  An executor is a context manager whose ``run_trial(trial, on_run)`` runs one
-    trial to its end, calls ``on_run(record)`` as each run finishes, and returns its
-    ``TrialResult`` without raising for what the trial did (``runner.executors.local``).
+    is used.
 
     :param name: the executor asked for, e.g. ``local``.
     :param session: the session it will run.
+    :return: an executor, or None.
     """

@@ -7,6 +7,7 @@ a reader could notice, and keep readers of older versions working.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import os
 import statistics
@@ -20,9 +21,22 @@ from runner.stats import median_interval, relative_halfwidth
 SCHEMA = "runner.results"
 SCHEMA_VERSION = 1
 
-# Trial statuses, in the order a table lists them.
-OK, FAILED, TIMEOUT, CRASHED, ERROR = "ok", "failed", "timeout", "crashed", "error"
-STATUSES = (OK, FAILED, TIMEOUT, CRASHED, ERROR)
+
+class Status(str, enum.Enum):
+    """How a trial ended, in the order a table lists them; compares equal to its value."""
+
+    OK = "ok"  #: every run finished and every expectation held
+    FAILED = "failed"  #: an ``expect:`` bound was missed
+    TIMEOUT = "timeout"  #: a phase ran past the timeout; the trial's processes were killed
+    CRASHED = "crashed"  #: the trial process died: a signal, an exit, out of memory
+    ERROR = "error"  #: the model raised, or reported bad metrics
+
+    def __str__(self) -> str:
+        return self.value
+
+
+OK, FAILED, TIMEOUT, CRASHED, ERROR = Status
+STATUSES = tuple(Status)
 
 
 @dataclasses.dataclass
@@ -106,7 +120,7 @@ class TrialResult:
     model: str
     params: dict[str, Any]
     swept: dict[str, Any]
-    status: str
+    status: Status
     error: str | None = None
     stderr_tail: str = ""
     runs: list[RunRecord] = dataclasses.field(default_factory=list)
@@ -137,6 +151,7 @@ class TrialResult:
         data.pop("warmup_runs", None)
         summary = {k: Summary(**v) for k, v in data.pop("summary", {}).items()}
         expect = [ExpectCheck(**e) for e in data.pop("expect", [])]
+        data["status"] = Status(data.get("status", ERROR))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known}, runs=runs, summary=summary,
                    expect=expect)  # fmt: skip

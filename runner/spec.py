@@ -11,7 +11,7 @@ import difflib
 import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,7 +24,6 @@ from runner.limits import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
     from runner.model import Model
-    from runner.plugins import PluginHost
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
@@ -118,13 +117,18 @@ class Experiment:
         return math.prod(len(v) for v in self.matrix.values())
 
 
-def spec_plugins(path: Path) -> list[tuple[str, str]]:
+def read(paths: Sequence[Path]) -> list[yamlsrc.Source]:
+    """Read each spec file once: its plugins and its experiments come from this."""
+    return [yamlsrc.load(path) for path in paths]
+
+
+def spec_plugins(src: yamlsrc.Source) -> list[tuple[str, str]]:
     """The ``plugins:`` of a spec file, resolved against its folder, before validation.
 
     They must be loaded first: they may define the models the spec uses.  Each comes with
     the ``FILE:LINE:COL: key.path`` that names it, for errors.
     """
-    src = yamlsrc.load(path)
+    path = src.path
     data = src.data if isinstance(src.data, dict) else {}
     found: list[tuple[Any, yamlsrc.Loc]] = [(data.get("plugins"), ("plugins",))]
     for i, exp in enumerate(data.get("experiments") or []):
@@ -152,10 +156,11 @@ def _resolve_plugin(spec: Path, item: str) -> str:
     return item
 
 
-def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> list[Experiment]:
-    """Load, validate and expand one spec file.  Plugins it names must already be loaded."""
-    src = yamlsrc.load(path)
-    data = src.data
+def _load_one(
+    src: yamlsrc.Source, models: Mapping[str, Model], max_trials: int
+) -> list[Experiment]:
+    """Validate and expand one spec file."""
+    path, data = src.path, src.data
     if not isinstance(data, dict):
         raise src.error((), "a spec is a mapping with at least `model:` (see `runner schema`)")
     items: list[tuple[yamlsrc.Loc, Any]]
@@ -175,7 +180,7 @@ def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> 
         if env.name in seen:
             raise src.error((*loc, "name"), f"experiment name {env.name!r} is used twice", True)
         seen[env.name] = loc
-        model = _model(src, loc, host, env.model)
+        model = _model(src, loc, models, env.model)
         exp = Experiment(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
             env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
@@ -250,8 +255,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, host: PluginHost, name: str) -> Model:
-    models = host.models()
+def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, models: Mapping[str, Model], name: str) -> Model:
     if name not in models:
         known = ", ".join(sorted(models)) or "none"
         raise src.error(
@@ -339,14 +343,22 @@ def matches(where: dict[str, Any], params: dict[str, Any]) -> bool:
     return all(params.get(k) == v for k, v in where.items())
 
 
-def load_all(
-    paths: Sequence[Path], host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS
+def load(
+    specs: Sequence[Path | yamlsrc.Source],
+    models: Mapping[str, Model],
+    max_trials: int = DEFAULT_MAX_TRIALS,
 ) -> list[Experiment]:
-    """Load several spec files; experiment names must be unique across them."""
+    """Validate and expand spec files (paths, or sources already read) against ``models``.
+
+    The plugins the specs name must be loaded first (``spec_plugins``); experiment names
+    must be unique across the files.
+    """
     out: list[Experiment] = []
     names: dict[str, Path] = {}
-    for path in paths:
-        for exp in load(path, host, max_trials - sum(len(e.trials) for e in out)):
+    for item in specs:
+        src = item if isinstance(item, yamlsrc.Source) else yamlsrc.load(item)
+        path = src.path
+        for exp in _load_one(src, models, max_trials - sum(len(e.trials) for e in out)):
             if exp.name in names:
                 raise SpecError(f"{path}: experiment {exp.name!r} is also in {names[exp.name]}")
             names[exp.name] = path

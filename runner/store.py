@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from runner.results import SessionResult, TrialResult
-    from runner.session import Session
+    from runner.session import RunOptions, Session
     from runner.spec import Trial
 
 DEFAULT_PATH = Path(".runner/results.db")
@@ -258,7 +258,7 @@ class Store:
 
     def trial_results(self, session_id: str) -> dict[str, TrialResult]:
         """The stored trials of a session, by id, in session order."""
-        from runner.results import ExpectCheck, RunRecord, Summary, TrialResult
+        from runner.results import ExpectCheck, RunRecord, Status, Summary, TrialResult
 
         with self._errors():
             rows = self.db.execute(
@@ -285,7 +285,7 @@ class Store:
         for r in rows:
             result = TrialResult(
                 r["id"], r["experiment"], r["model"], json.loads(r["params"]),
-                json.loads(r["swept"]), r["status"], r["error"], r["stderr_tail"],
+                json.loads(r["swept"]), Status(r["status"]), r["error"], r["stderr_tail"],
                 runs=runs.get((r["id"], False), []),
                 warmup_runs=runs.get((r["id"], True), []),
                 summary={k: Summary(**v) for k, v in json.loads(r["summary"]).items()},
@@ -338,7 +338,7 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def store_path(options: dict[str, Any]) -> Path | None:
+def store_path(options: RunOptions) -> Path | None:
     """The store a command's options name: ``--db PATH``, the default, or None (``--no-db``)."""
     if options.get("no_db"):
         return None
@@ -385,7 +385,7 @@ class SessionRecorder:
 
     @hookimpl
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
-        session.host.pm.unregister(self)
+        session.host.unregister(self)
         try:
             self.store.finish_session(
                 session.run_id, result.finished, result.interrupted, result.environment
@@ -405,4 +405,4 @@ def runner_session_start(session: Session) -> None:
     except BaseException:
         store.close()
         raise
-    session.host.pm.register(SessionRecorder(session, store), name="store-recorder")
+    session.host.register(SessionRecorder(session, store), "store-recorder")

@@ -32,6 +32,16 @@ def test_the_contract_declares_hooks() -> None:
     assert {"runner_models", "runner_session_start", "runner_trial_done"} <= set(HOOKS)
 
 
+def test_hook_names_follow_the_rule_the_contract_states() -> None:
+    lifecycle = re.compile(r"^runner_(session|trial|run)_(start|done|finish)$")
+    giving = [h for h in HOOKS if not lifecycle.match(h)]
+    doc = hookspecs.__doc__ or ""
+    assert all(f"``{h}``" in doc for h in giving), (
+        f"name these in the contract's docstring: {giving}"
+    )
+    assert len(giving) == 3 and "three" in doc
+
+
 def test_every_hook_is_documented_in_writing_plugins() -> None:
     sections = _doc_sections()
     missing = [h for h in HOOKS if h not in sections]

@@ -17,8 +17,8 @@ from typing import Any
 
 from plugins.net import fileproto as proto
 from plugins.net.fanout import Env, run_clients
-from plugins.net.stats import percentile
 from runner.errors import ModelError
+from runner.percentiles import percentile
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail

@@ -16,8 +16,8 @@ from typing import Any
 
 from plugins.net.fanout import Env, run_clients
 from plugins.net.fileproto import Truncated
-from plugins.net.stats import latency_metrics
 from runner.errors import ModelError
+from runner.percentiles import latency_metrics
 
 _PATTERN = bytes(range(256)) * 4097
 _INDEX = struct.Struct(">Q")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from runner.errors import PluginError, SpecError
 from runner.limits import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
-    from runner import spec
+    from runner import spec, yamlsrc
     from runner.plugins import PluginHost
 
 
@@ -42,24 +43,29 @@ def _count(least: int) -> Any:
     return parse
 
 
-def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
-    """Load the plugins that spec files name: they may define the models the specs use."""
-    from runner import spec  # pydantic: only for the commands that read specs
+def load_spec_plugins(
+    specs: Sequence[Path | yamlsrc.Source], host: PluginHost
+) -> list[yamlsrc.Source]:
+    """Load the plugins that spec files name (they may define the models the specs use),
+    and return the files as read, so that nothing reads them twice."""
+    from runner import spec, yamlsrc  # pydantic: only for the commands that read specs
 
-    for path in paths:
-        for item, where in spec.spec_plugins(path):
+    sources = [s if isinstance(s, yamlsrc.Source) else yamlsrc.load(s) for s in specs]
+    for src in sources:
+        for item, where in spec.spec_plugins(src):
             try:
                 host.load(item, "spec")
             except PluginError as exc:
                 raise SpecError(f"{where}: {exc}") from None
+    return sources
 
 
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
     """Load the plugins the specs name, then validate and expand the specs."""
     from runner import spec
 
-    load_spec_plugins(args.specs, host)
-    experiments = spec.load_all(args.specs, host, args.max_trials)
+    sources = load_spec_plugins(args.specs, host)
+    experiments = spec.load(sources, host.models(), args.max_trials)
     # --repeat/--warmup (run, show) override every spec: a quick smoke run of an example.
     for exp in experiments:
         for attr in ("repeat", "warmup"):

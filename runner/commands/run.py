@@ -12,6 +12,7 @@ from runner.commands.common import add_run_count_args, add_spec_args, load_exper
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
 from runner.results import OK
+from runner.session import RunOptions, Session
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -30,7 +31,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help="write results as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
-    p.add_argument("--executor", default="local", help="where trials run (default: local)")
+    p.add_argument("--executor", help=f"where trials run (default: {RunOptions.executor})")
     p.add_argument(
         "--db",
         type=Path,
@@ -52,27 +53,58 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fail-on-regression",
         action="store_true",
-        help="exit 1 when --baseline finds a regression",
+        help="exit 1 when --baseline finds a regression, or a comparison stays inconclusive "
+        "(unless --allow-inconclusive)",
     )
     add_compare_args(p)
+    add_gate_args(p)
     p.set_defaults(func=run)
+
+
+def add_gate_args(parser: argparse.ArgumentParser) -> None:
+    """How far the gate may measure more before it calls a comparison inconclusive."""
+    from runner.baseline import DEFAULT_BUDGET_S, DEFAULT_MAX_REPEAT
+
+    parser.add_argument(
+        "--max-repeat", type=_whole, default=DEFAULT_MAX_REPEAT, metavar="N",
+        help="--baseline: re-run a trial the comparison cannot decide until it has N "
+        f"measured runs at most (default {DEFAULT_MAX_REPEAT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gate-budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+        help=f"--baseline: time the re-runs may take in all (default {DEFAULT_BUDGET_S:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--summary", type=Path, metavar="FILE.md",
+        help="--baseline: append the comparison as Markdown, e.g. to $GITHUB_STEP_SUMMARY",
+    )  # fmt: skip
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return int(text)
 
 
 def run(args: argparse.Namespace, host: PluginHost) -> int:
     from runner import baseline, store
-    from runner.session import Session
+    from runner.execute import run_session  # the spec machinery: not for `runner compare`
 
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
-    db = store.store_path(vars(args))
+    options = RunOptions.from_args(args)
+    db = store.store_path(options)
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
         base = baseline.load_side(args.baseline, db)
-        gate = baseline.RegressionGate(base, compare_options(args), quiet=args.quiet)
+        gate = baseline.RegressionGate(base, baseline.GateOptions(
+            compare_options(args), max_repeat=args.max_repeat, budget_s=args.gate_budget,
+            allow_inconclusive=args.allow_inconclusive, quiet=args.quiet, summary=args.summary,
+        ))  # fmt: skip
     session = Session(
         experiments=experiments,
-        options=vars(args),
+        options=options,
         host=host,
         environment=environment.capture(),
         argv=sys.argv[1:],
@@ -84,12 +116,13 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
             print(f"resuming session {session.run_id}: {len(session.resumed)} of {total} "
                   "trials already finished", file=sys.stderr)  # fmt: skip
     if gate is not None:
-        host.pm.register(gate, name="regression-gate")
-    result = session.run()
+        host.register(gate, "regression-gate")
+        host.register(gate.printer, "regression-gate-list")
+    result = run_session(session)
     if result.interrupted:
         return ExitCode.INTERRUPTED
     if any(t.status != OK for t in result.trials()):
         return ExitCode.FAILED
-    if gate is not None and args.fail_on_regression and gate.comparison and gate.comparison.failed:
+    if gate is not None and args.fail_on_regression and gate.printer.fails():
         return ExitCode.FAILED
     return ExitCode.OK

@@ -15,6 +15,5 @@ if TYPE_CHECKING:
 
 @hookimpl
 def runner_session_finish(session: Session, result: SessionResult) -> None:
-    output = session.options.get("output")
-    if output:
-        write_json(Path(output), result.to_json())
+    if session.options.output:
+        write_json(Path(session.options.output), result.to_json())

@@ -42,7 +42,7 @@ PLAIN_WIDTH = 10_000  # no terminal: never wrap a row, whatever its width
 def _console(session: Session, stderr: bool) -> Console:
     from rich.console import Console
 
-    no_color = bool(session.options.get("no_color") or os.environ.get("NO_COLOR"))
+    no_color = bool(session.options.no_color or os.environ.get("NO_COLOR"))
     console = Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         console.width = PLAIN_WIDTH
@@ -123,7 +123,7 @@ class TerminalReporter:
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
         if self.progress is not None:
             self.progress.stop()
-        session.host.pm.unregister(self)
+        session.host.unregister(self)
         tables = [
             experiment_table(e, marks=self.out.is_terminal) for e in result.experiments if e.trials
         ]
@@ -277,5 +277,5 @@ def format_number(value: float) -> str:
 
 @hookimpl
 def runner_session_start(session: Session) -> None:
-    if not session.options.get("quiet"):
-        session.host.pm.register(TerminalReporter(session), name="terminalreporter")
+    if not session.options.quiet:
+        session.host.register(TerminalReporter(session), "terminalreporter")

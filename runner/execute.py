@@ -1,0 +1,126 @@
+"""The one session loop, used by `runner run`, ``runner.testing`` and the pytest plugin.
+
+A session starts (``runner_session_start``, the executor is made and entered), runs its
+trials (``runner_trial_start``, the executor, the summary and expectations,
+``runner_trial_done``) and finishes (the executor is closed, ``runner_session_finish``),
+also when interrupted: what finished is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from runner.results import ExperimentResult, SessionResult, Status
+from runner.session import experiment_metrics, now
+from runner.spec import matches
+
+if TYPE_CHECKING:
+    from runner.hookspecs import Executor
+    from runner.results import TrialResult
+    from runner.session import Session
+    from runner.spec import Experiment, Trial
+
+
+class SessionLoop:
+    """Runs one session: ``run()`` all of it, or ``start``, ``run_trial``... ``finish``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.done: dict[str, list[TrialResult]] = {e.name: [] for e in session.experiments}
+        self._stack = contextlib.ExitStack()
+        self._executor: Executor | None = None
+
+    def run(self) -> SessionResult:
+        """Run every trial; an interrupt stops starting trials and keeps what finished."""
+        interrupted = False
+        try:
+            self.start()
+            for exp in self.session.experiments:
+                for trial in exp.trials:
+                    previous = self.session.resumed.get(trial.id)
+                    if previous is not None:
+                        self.done[exp.name].append(previous)
+                    else:
+                        self.run_trial(trial)
+        except KeyboardInterrupt:
+            interrupted = True
+        except BaseException:
+            self._stack.close()  # an internal error: no trial process may outlive it
+            raise
+        return self.finish(interrupted)
+
+    def start(self) -> None:
+        """Start the session: its hooks, then the executor."""
+        session = self.session
+        session.host.session_start(session)
+        executor = session.host.make_executor(session.options.executor, session)
+        self._executor = self._stack.enter_context(executor)
+
+    def run_trial(self, trial: Trial) -> TrialResult:
+        """Run one trial on the executor: its hooks, summary and expectations included."""
+        session, host = self.session, self.session.host
+        if self._executor is None:
+            self.start()
+        assert self._executor is not None
+        host.trial_start(session, trial)
+        result = self._executor.run_trial(
+            trial, lambda record: host.run_done(session, trial, record)
+        )
+        result.summarize()
+        check_expectations(session.experiment(trial.experiment), result)
+        host.trial_done(session, trial, result)
+        self.done[trial.experiment].append(result)
+        return result
+
+    def finish(self, interrupted: bool = False) -> SessionResult:
+        """Close the executor, then build the session's result and end the session."""
+        try:
+            self._stack.close()  # the executor's processes go before the reports
+        except KeyboardInterrupt:
+            interrupted = True
+        self._executor = None
+        session = self.session
+        result = SessionResult(
+            run_id=session.run_id,
+            started=session.started,
+            finished=now(),
+            environment=session.environment,
+            argv=session.argv,
+            experiments=[self._experiment_result(e) for e in session.experiments],
+            interrupted=interrupted,
+        )
+        session.host.session_finish(session, result)
+        return result
+
+    def _experiment_result(self, exp: Experiment) -> ExperimentResult:
+        model = self.session.host.models()[exp.model]
+        return ExperimentResult(
+            exp.name, exp.description, exp.model, str(exp.path), exp.repeat, exp.warmup,
+            experiment_metrics(exp, model), self.done[exp.name],
+        )  # fmt: skip
+
+
+def run_session(session: Session) -> SessionResult:
+    """Run ``session`` from start to finish."""
+    return SessionLoop(session).run()
+
+
+def check_expectations(exp: Experiment, result: TrialResult) -> None:
+    """Check ``expect`` bounds on medians; an ok trial that misses one becomes ``failed``."""
+    from runner.results import ExpectCheck
+
+    for rule in exp.expect:
+        if not matches(rule.where, result.params):
+            continue
+        summary = result.summary.get(rule.metric)
+        median = summary.median if summary else None
+        ok = (
+            median is not None
+            and (rule.min is None or median >= rule.min)
+            and (rule.max is None or median <= rule.max)
+        )
+        result.expect.append(ExpectCheck(rule.metric, rule.min, rule.max, median, ok))
+    if result.status == Status.OK and not all(c.ok for c in result.expect):
+        result.status = Status.FAILED
+        result.error = "; ".join(c.describe() for c in result.expect if not c.ok)
