@@ -108,3 +108,36 @@ def test_spreads_are_intervals_of_the_median_and_unstable_is_marked(runner_cli):
         "! unstable: median known to no better than ±10% (95%); try more repeats, a "
         "quieter machine, --affinity" in words
     )
+
+
+def test_the_gate_measures_more_until_it_decides(runner_cli):
+    """3 runs a side can never be significant: the gate re-runs the trial and decides."""
+    assert runner_cli.run_spec(seeded_spec(1, repeat=3)).code == 0
+    res = runner_cli.run_spec(seeded_spec(2, shift=50, repeat=3), "--baseline", "latest",
+                              "--fail-on-regression", "--summary", "gate.md")  # fmt: skip
+    assert res.code == 1, res.stderr
+    assert "gate: s undecided with 3 runs: measuring 3 more" in res.stderr, res.stderr
+    assert "REGRESSION s wall_s: " in res.stderr and "gate: 1 regression" in res.stderr
+    (trial,) = res.trials
+    assert len(trial["runs"]) == 6 and [r["index"] for r in trial["runs"]] == list(range(6))
+    assert trial["summary"]["wall_s"]["n"] == 6
+    # The store holds the merged trial too, and the Markdown summary the decision.
+    stored = runner_cli.run("compare", "previous", "latest", "--format", "json")
+    (change,) = wall(json.loads(stored.stdout))
+    assert change["verdict"] == "regression" and (change["base_n"], change["new_n"]) == (3, 6)
+    summary = (runner_cli.path / "gate.md").read_text()
+    assert summary.startswith("## :x: runner compare") and "| 3/6 | **regression** |" in summary
+
+
+def test_an_undecided_gate_fails_unless_inconclusive_is_allowed(runner_cli):
+    assert runner_cli.run_spec(seeded_spec(1, repeat=3, sd=20)).code == 0
+    new = seeded_spec(2, shift=30, repeat=3, sd=20)
+    res = runner_cli.run_spec(new, "--baseline", "latest", "--fail-on-regression",
+                              "--max-repeat", "6")  # fmt: skip
+    assert res.code == 1, res.stderr
+    assert "INCONCLUSIVE s wall_s" in res.stderr, res.stderr
+    assert "note: s: still undecided at --max-repeat 6 runs" in res.stderr
+    assert len(res.trials[0]["runs"]) == 6
+    allowed = runner_cli.run_spec(new, "--baseline", "results1.json", "--fail-on-regression",
+                                  "--max-repeat", "6", "--allow-inconclusive")  # fmt: skip
+    assert allowed.code == 0, allowed.stderr
