@@ -99,8 +99,10 @@ def main() -> int:
         alarms = sum(code != 0 and d != "improvement" for code, d, _ in by[0])
         caught = {s: sum(d == "regression" for _, d, _ in by[s]) for s in (10, 25)}
         undecided = " / ".join(str(sum(d == "inconclusive" for _, d, _ in by[s])) for s in by)
-        print(f"| {work} | {alarms} of {n} | {caught[10]} of {n} | {caught[25]} of {n} | "
-              f"{undecided} |")
+        print(
+            f"| {work} | {alarms} of {n} | {caught[10]} of {n} | {caught[25]} of {n} | "
+            f"{undecided} |"
+        )
     print("\nThe same sessions judged at other thresholds (`runner compare --threshold`):\n")
     print("| workload | threshold | false alarms | +10% caught | +25% caught |")
     print("|---|---|---|---|---|")
@@ -108,11 +110,11 @@ def main() -> int:
         for t in THRESHOLDS:
             row = []
             for s in SLOWDOWNS:
-                base = [folder / f"{work}_base{i}.json" for i in range(n)]
-                ds = [wall_decision(b, new, folder, t) for b, (_, _, new) in zip(base, by[s])]
+                bases = [folder / f"{work}_base{i}.json" for i in range(n)]
+                ds = [wall_decision(b, new, folder, t)
+                      for b, (_, _, new) in zip(bases, by[s], strict=True)]  # fmt: skip
                 bad = {"regression", "inconclusive"} if s == 0 else {"regression"}
-                row.append(sum(d in bad for d in ds) if s == 0 else sum(d == "regression"
-                                                                        for d in ds))  # fmt: skip
+                row.append(sum(d in bad for d in ds))
             print(f"| {work} | {t:g}% | {row[0]} of {n} | {row[1]} of {n} | {row[2]} of {n} |")
     print(f"\nresult files: {folder}", file=sys.stderr)
     return 0

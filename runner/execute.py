@@ -67,6 +67,7 @@ class SessionLoop:
         result = self._executor.run_trial(
             trial, lambda record: host.run_done(session, trial, record)
         )
+        result.cpus = trial.cpus
         result.summarize()
         check_expectations(session.experiment(trial.experiment), result)
         host.trial_done(session, trial, result)

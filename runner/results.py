@@ -129,6 +129,7 @@ class TrialResult:
     expect: list[ExpectCheck] = dataclasses.field(default_factory=list)
     duration_s: float = 0.0
     max_rss_kib: int | None = None
+    cpus: list[int] | None = None  # the CPUs the trial was pinned to (--affinity, cpus:)
 
     def summarize(self) -> None:
         names: dict[str, None] = {}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runner import yamlsrc
+from runner.affinity import parse_cpus
 from runner.compare import parse_percent
 from runner.errors import SpecError
 from runner.limits import DEFAULT_MAX_TRIALS
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
+CpuSet = Annotated[str | int | list[int], AfterValidator(parse_cpus)]
 
 
 class _Strict(BaseModel):
@@ -69,6 +71,10 @@ class Envelope(_Strict):
         "`runner compare` flags a significant change beyond it",
     )
     plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
+    cpus: CpuSet | None = Field(
+        None, description="pin each trial's processes to these CPUs, e.g. 1 or 0-1,3 "
+        "(`runner run --affinity` overrides it)",
+    )  # fmt: skip
 
 
 class SpecFile(_Strict):
@@ -92,6 +98,7 @@ class Trial:
     warmup: int
     timeout: float
     spec: str
+    cpus: list[int] | None = None  # the CPUs its processes are pinned to; None: any
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -111,6 +118,7 @@ class Experiment:
     path: Path
     trials: list[Trial] = dataclasses.field(default_factory=list)
     regress: dict[str, float] = dataclasses.field(default_factory=dict)  # metric -> percent
+    cpus: list[int] | None = None
 
     @property
     def trial_count(self) -> int:
@@ -184,6 +192,7 @@ def _load_one(
         exp = Experiment(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
             env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
+            cpus=env.cpus,  # type: ignore[arg-type]  # the validator made it a list
         )  # fmt: skip
         total += exp.trial_count
         if total > max_trials:
@@ -302,6 +311,7 @@ def _expand(
             repeat=exp.repeat,
             warmup=exp.warmup,
             timeout=exp.timeout,
+            cpus=exp.cpus,
             spec=str(exp.path),
         )
 

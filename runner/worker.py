@@ -92,6 +92,8 @@ def _child(request: dict[str, Any], host: Any, channel: int) -> None:
     code = 1
     try:
         os.setsid()
+        if request["trial"].get("cpus"):  # the trial and all it starts stay on these CPUs
+            os.sched_setaffinity(0, request["trial"]["cpus"])
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _redirect(request["stderr"])
         if request.get("prelude"):

@@ -56,6 +56,16 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         help="exit 1 when --baseline finds a regression, or a comparison stays inconclusive "
         "(unless --allow-inconclusive)",
     )
+    p.add_argument(
+        "--affinity", type=_cpus, metavar="CPUS",
+        help="pin every trial's processes to these CPUs, e.g. 1 or 0-1,3 (overrides a "
+        "spec's cpus:)",
+    )  # fmt: skip
+    p.add_argument(
+        "--interleave", action="store_true",
+        help="run the repeats of each experiment's trials in rounds (A1 B1 C1, A2 B2 C2, ...), "
+        "each run in its own trial process, so that drift hits every trial alike",
+    )  # fmt: skip
     add_compare_args(p)
     add_gate_args(p)
     p.set_defaults(func=run)
@@ -80,6 +90,15 @@ def add_gate_args(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _cpus(text: str) -> list[int]:
+    from runner.affinity import parse_cpus
+
+    try:
+        return parse_cpus(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _whole(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
@@ -93,6 +112,11 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
+    if args.affinity:
+        for exp in experiments:
+            exp.cpus = args.affinity
+            for trial in exp.trials:
+                trial.cpus = args.affinity
     options = RunOptions.from_args(args)
     db = store.store_path(options)
     gate = None

@@ -9,6 +9,7 @@ were taken from a stream is kept in ``seeded-STREAM.count`` in the working direc
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class Seeded(Model):
         Metric("wall_s", "s", False, "normal(median * (1 + shift), sd)", key=True),
         Metric("near_zero", "%", False, "about 0.005, never below 0", key=True, floor=0.1),
         Metric("count", "items", False, "always 50", key=True),
+        Metric("cpus", "cpus", None, "CPUs the trial may run on (its affinity)"),
+        Metric("first_cpu", "", None, "the lowest of them"),
     )
 
     def run(self, params: SeededParams, ctx: RunContext) -> dict[str, float]:
@@ -46,7 +49,9 @@ class Seeded(Model):
         counter.write_text(str(taken + 1))
         centre = params.median * (1 + params.shift_pct / 100)
         wall = rng.gauss(centre, centre * params.sd_pct / 100)
-        return {"wall_s": wall, "near_zero": max(0.0, rng.gauss(0.005, 0.01)), "count": 50}
+        allowed = os.sched_getaffinity(0)
+        return {"wall_s": wall, "near_zero": max(0.0, rng.gauss(0.005, 0.01)), "count": 50,
+                "cpus": len(allowed), "first_cpu": min(allowed)}  # fmt: skip
 
 
 @hookimpl
