@@ -13,8 +13,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+def _validate(value: object) -> object:
+    if value is None or not isinstance(value, (str, int, list)):
+        return value  # None, or a type the field's own check refuses with its message
+    return parse_cpus(value)
+
+
+CpuSet = Annotated[list[int] | None, BeforeValidator(_validate)]
+"""A params or spec field holding a CPU set: a cpulist string, one number or a list."""
 
 
 def available() -> list[int]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runner import yamlsrc
-from runner.affinity import parse_cpus
+from runner.affinity import CpuSet
 from runner.compare import parse_percent
 from runner.errors import SpecError
 from runner.limits import DEFAULT_MAX_TRIALS
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
-CpuSet = Annotated[str | int | list[int], AfterValidator(parse_cpus)]
 
 
 class _Strict(BaseModel):
@@ -71,7 +70,7 @@ class Envelope(_Strict):
         "`runner compare` flags a significant change beyond it",
     )
     plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
-    cpus: CpuSet | None = Field(
+    cpus: CpuSet = Field(
         None, description="pin each trial's processes to these CPUs, e.g. 1 or 0-1,3 "
         "(`runner run --affinity` overrides it)",
     )  # fmt: skip
@@ -192,7 +191,7 @@ def _load_one(
         exp = Experiment(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
             env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
-            cpus=env.cpus,  # type: ignore[arg-type]  # the validator made it a list
+            cpus=env.cpus,
         )  # fmt: skip
         total += exp.trial_count
         if total > max_trials:

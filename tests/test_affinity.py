@@ -47,3 +47,21 @@ def test_bad_cpu_sets_are_one_line_errors(runner_cli, value):
     res = runner_cli.run("validate", bad)
     assert res.code == 2 and res.stderr.startswith(f"{bad}:6:"), res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("model", ["tcp", "udp"])
+def test_network_server_and_clients_are_placed_apart(runner_cli, model):
+    server, client = CPUS[0], CPUS[1]
+    params = "{workload: echo, clients: 2, messages: 50}" if model == "tcp" else (
+        "{workload: echo, clients: 1, messages: 200}")  # fmt: skip
+    spec = (f"model: {model}\nparams: {params}\nrepeat: 1\nwarmup: 0\n"
+            f"matrix: {{server_cpus: ['{server}'], client_cpus: [{client}]}}\n")  # fmt: skip
+    res = runner_cli.run_spec(spec, "--no-db")
+    assert res.code == 0, res.stderr
+    (trial,) = res.trials
+    assert (trial["params"]["server_cpus"], trial["params"]["client_cpus"]) == ([server], [client])
+    bad = runner_cli.write(
+        "bad.yaml", spec.replace(f"client_cpus: [{client}]", "client_cpus: [99]")
+    )
+    res = runner_cli.run("validate", bad)
+    assert res.code == 2 and "CPU 99 is not available here" in res.stderr, res.stderr
