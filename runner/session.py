@@ -38,6 +38,7 @@ class RunOptions:
     output: Path | None = None  #: the JSON result file (``-o``)
     db: Path | None = None  #: the results store; None is the default store
     no_db: bool = False  #: do not store the session (``--no-db``)
+    interleave: bool = False  #: run repeats in rounds across trials (``--interleave``)
     plugin: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod

@@ -141,3 +141,18 @@ def test_an_undecided_gate_fails_unless_inconclusive_is_allowed(runner_cli):
     allowed = runner_cli.run_spec(new, "--baseline", "results1.json", "--fail-on-regression",
                                   "--max-repeat", "6", "--allow-inconclusive")  # fmt: skip
     assert allowed.code == 0, allowed.stderr
+
+
+def test_interleave_runs_the_repeats_in_rounds(runner_cli):
+    spec = seeded_spec(1, repeat=3, arms=2).replace("warmup: 0", "warmup: 1")
+    res = runner_cli.run_spec(spec, "--interleave")
+    assert res.code == 0, res.stderr
+    a, b = res.trials
+    for trial in (a, b):
+        assert [r["index"] for r in trial["runs"]] == [0, 1, 2]
+        assert trial["summary"]["wall_s"]["n"] == 3 and trial["warmup_runs"] == 1
+    clocks = [t["runs"][i]["metrics"]["clock"] for i in range(3) for t in (a, b)]
+    assert clocks == sorted(clocks), clocks  # A1 B1 A2 B2 A3 B3
+    # The store holds the merged trials, as the result file does.
+    stored = runner_cli.run("compare", "latest", "results1.json", "--format", "json")
+    assert {(c["base_n"], c["new_n"]) for c in json.loads(stored.stdout)["changes"]} == {(3, 3)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from pathlib import Path
 
 from pydantic import Field
@@ -37,9 +38,11 @@ class Seeded(Model):
         Metric("count", "items", False, "always 50", key=True),
         Metric("cpus", "cpus", None, "CPUs the trial may run on (its affinity)"),
         Metric("first_cpu", "", None, "the lowest of them"),
+        Metric("clock", "s", None, "time.monotonic() at the run's start, to see the order"),
     )
 
     def run(self, params: SeededParams, ctx: RunContext) -> dict[str, float]:
+        clock = time.monotonic()
         stream = params.seed * 1000 + params.arm
         counter = Path(f"seeded-{stream}.count")
         taken = int(counter.read_text()) if counter.exists() else 0
@@ -51,7 +54,7 @@ class Seeded(Model):
         wall = rng.gauss(centre, centre * params.sd_pct / 100)
         allowed = os.sched_getaffinity(0)
         return {"wall_s": wall, "near_zero": max(0.0, rng.gauss(0.005, 0.01)), "count": 50,
-                "cpus": len(allowed), "first_cpu": min(allowed)}  # fmt: skip
+                "cpus": len(allowed), "first_cpu": min(allowed), "clock": clock}  # fmt: skip
 
 
 @hookimpl
