@@ -137,6 +137,8 @@ class TerminalReporter:
                 self.out.print(table)
             lines = [ln.rstrip() for ln in captured.get().splitlines() if ln.strip()]
             print(("\n" if i else "") + "\n".join(lines), flush=True)
+        if not self.out.is_terminal and any(unstable(e) for e in result.experiments):
+            self.err.print(UNSTABLE_HINT, markup=False, soft_wrap=True)
         self._print_problems(result)
 
     def _print_problems(self, result: SessionResult) -> None:
@@ -221,7 +223,7 @@ def experiment_table(exp: ExperimentResult, marks: bool = True) -> Any:
     captions = []
     if any(best_worst.values()):
         captions.append(f"[{BEST}]best[/] and [{WORST}]worst[/] median of each metric")
-    if any(s.unstable for t in exp.trials for n, s in t.summary.items() if n in key):
+    if marks and unstable(exp, key):  # in plain output the hint goes to stderr, once
         captions.append(escape(UNSTABLE_HINT))
     if captions:
         table.caption = "\n".join(captions)
@@ -239,6 +241,12 @@ UNSTABLE_HINT = (
     f"{UNSTABLE_MARK} unstable: median known to no better than ±{UNSTABLE_PCT:g}% (95%); "
     "try more repeats, a quieter machine, --affinity"
 )
+
+
+def unstable(exp: ExperimentResult, metrics: list[str] | None = None) -> bool:
+    """True when a trial's metric (of ``metrics``, or any) is marked unstable."""
+    return any(s.unstable for t in exp.trials for name, s in t.summary.items()
+               if metrics is None or name in metrics)  # fmt: skip
 
 
 def summary_cell(s: Summary) -> str:
