@@ -276,7 +276,7 @@ def _judge(
         verdict = INCONCLUSIVE
         needed = stats.runs_needed(alpha, other=len(base))
         reason = (f"{len(base)} vs {len(new)} runs cannot be significant at alpha {alpha:g}; "
-                  f"{needed} new runs can")  # fmt: skip
+                  f"{needed} runs on the new side can")  # fmt: skip
     elif p >= alpha:
         verdict, reason = INCONCLUSIVE, f"not significant: p={p:.2g} >= {alpha:g}"
     else:

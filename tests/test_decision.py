@@ -57,7 +57,9 @@ def test_too_few_runs_are_inconclusive_not_unchanged(runner_cli):
     code, report = decisions(runner_cli, "results1.json", "results2.json")
     (change,) = wall(report)
     assert code == 1 and change["verdict"] == "inconclusive", change
-    assert change["reason"] == ("3 vs 3 runs cannot be significant at alpha 0.05; 5 new runs can")
+    assert change["reason"] == (
+        "3 vs 3 runs cannot be significant at alpha 0.05; 5 runs on the new side can"
+    )
     assert report["inconclusive"] == 1 and report["too_few_runs"] == ["s"]
     code, _ = decisions(runner_cli, "results1.json", "results2.json", "--allow-inconclusive")
     assert code == 0
