@@ -193,9 +193,7 @@ def experiment_table(exp: ExperimentResult, marks: bool = True) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    reported = {name for t in exp.trials for name in t.summary}
-    key = [n for n, m in exp.metrics.items() if m.get("key") and n in reported]
-    key = key or [n for n in exp.metrics if n in reported][:4]
+    key = shown_metrics(exp)
     table = Table(
         title=escape(f"{exp.name} ({exp.model})"),
         title_justify="left",
@@ -243,10 +241,17 @@ UNSTABLE_HINT = (
 )
 
 
+def shown_metrics(exp: ExperimentResult) -> list[str]:
+    """The metrics the table shows: the model's key ones, else the first four reported."""
+    reported = {name for t in exp.trials for name in t.summary}
+    key = [n for n, m in exp.metrics.items() if m.get("key") and n in reported]
+    return key or [n for n in exp.metrics if n in reported][:4]
+
+
 def unstable(exp: ExperimentResult, metrics: list[str] | None = None) -> bool:
-    """True when a trial's metric (of ``metrics``, or any) is marked unstable."""
-    return any(s.unstable for t in exp.trials for name, s in t.summary.items()
-               if metrics is None or name in metrics)  # fmt: skip
+    """True when a trial's metric among those shown (or ``metrics``) is marked unstable."""
+    names = shown_metrics(exp) if metrics is None else metrics
+    return any(s.unstable for t in exp.trials for name, s in t.summary.items() if name in names)
 
 
 def summary_cell(s: Summary) -> str:
