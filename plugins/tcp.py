@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from plugins.net.address import check_server
 from runner import hookimpl
+from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
 
 MAX_PROCESS_CLIENTS = 256
@@ -25,6 +26,11 @@ class TcpParams(Params):
         "echo",
         description="echo: timed round trips on held connections; download: fetch every file once",
     )
+    server_cpus: CpuSet = Field(
+        None, description="pin the trial's own server to these CPUs, e.g. 0 (apart from "
+        "client_cpus: no turns taken on one core)",
+    )  # fmt: skip
+    client_cpus: CpuSet = Field(None, description="pin the clients to these CPUs, e.g. 1")
     server: Annotated[str | None, AfterValidator(check_server)] = Field(
         None,
         description="HOST:PORT of a `runner serve tcp-echo` or `tcp-files`; "
@@ -117,12 +123,15 @@ class Tcp(Model):
     def setup(self, params: TcpParams, ctx: RunContext) -> None:
         from plugins.net.address import parse_hostport
         from plugins.net.limits import raise_nofile
+        from runner.affinity import pin
 
         in_process = params.client != "process"
         raise_nofile(params.clients + 64 if in_process else 64, who="the client process")
         if params.server is None:
             self._start_server(params, ctx)
+            pin(params.client_cpus)  # after the server's fork: it keeps its own CPUs
         else:
+            pin(params.client_cpus)
             ctx.state["address"] = address = parse_hostport(params.server)
             if params.workload == "download":
                 from plugins.net.download import fetch_manifest
@@ -143,6 +152,7 @@ class Tcp(Model):
             server = procs.ServerProcess(
                 "echo server",
                 procs.tcp_echo_server,
+                cpus=params.server_cpus,
                 connections=params.clients,
                 mode=params.server_mode,
                 io_timeout=params.io_timeout,
@@ -154,6 +164,7 @@ class Tcp(Model):
         server = procs.ServerProcess(
             "file server",
             procs.tcp_file_server,
+            cpus=params.server_cpus,
             connections=params.clients,
             root=ctx.tmpdir / "server-root",
             files=params.files,

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field
 
 from plugins.net.address import check_server
 from runner import hookimpl
+from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
 
 
@@ -22,6 +23,11 @@ class UdpParams(Params):
         description="echo: one datagram out, wait for it back, repeat; "
         "oneway: send them all, then ask the receiver what arrived",
     )
+    server_cpus: CpuSet = Field(
+        None, description="pin the trial's own server to these CPUs, e.g. 0 (apart from "
+        "client_cpus: no turns taken on one core)",
+    )  # fmt: skip
+    client_cpus: CpuSet = Field(None, description="pin the clients to these CPUs, e.g. 1")
     server: Annotated[str | None, AfterValidator(check_server)] = Field(
         None, description="HOST:PORT of a `runner serve udp`; none: the trial starts its own"
     )
@@ -58,7 +64,7 @@ class Udp(Model):
             "received", "datagrams", None, "distinct datagrams that arrived (echo: replies in time)"
         ),
         Metric("lost", "datagrams", False, "sent minus received"),
-        Metric("loss_pct", "%", False, "lost as a percentage of sent", key=True),
+        Metric("loss_pct", "%", False, "lost as a percentage of sent", key=True, floor=0.1),
         Metric("duplicates", "datagrams", False, "datagrams that arrived more than once"),
         Metric("reordered", "datagrams", False, "oneway: arrived after a higher sequence number"),
         Metric("late", "datagrams", False, "echo: replies that came after their wait had ended"),
@@ -84,15 +90,19 @@ class Udp(Model):
 
     def setup(self, params: UdpParams, ctx: RunContext) -> None:
         from plugins.net.address import parse_hostport
+        from runner.affinity import pin
 
         if params.server is not None:
             ctx.state["address"] = parse_hostport(params.server)
+            pin(params.client_cpus)
             return
         from plugins.net.procs import ServerProcess, udp_server
 
-        server = ServerProcess("udp server", udp_server, rcvbuf=params.rcvbuf)
+        server = ServerProcess("udp server", udp_server, cpus=params.server_cpus,
+                               rcvbuf=params.rcvbuf)  # fmt: skip
         ctx.state["server"] = server
         ctx.state["address"] = server.start(timeout=min(30.0, ctx.timeout))
+        pin(params.client_cpus)  # after the server's fork: it keeps its own CPUs
 
     def run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
         import time

@@ -9,6 +9,7 @@ also when interrupted: what finished is kept.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import TYPE_CHECKING
 
 from runner.results import ExperimentResult, SessionResult, Status
@@ -17,7 +18,7 @@ from runner.spec import matches
 
 if TYPE_CHECKING:
     from runner.hookspecs import Executor
-    from runner.results import TrialResult
+    from runner.results import RunRecord, TrialResult
     from runner.session import Session
     from runner.spec import Experiment, Trial
 
@@ -41,8 +42,12 @@ class SessionLoop:
                     previous = self.session.resumed.get(trial.id)
                     if previous is not None:
                         self.done[exp.name].append(previous)
-                    else:
+                    elif not self.session.options.interleave:
                         self.run_trial(trial)
+                if self.session.options.interleave:
+                    self.run_interleaved(
+                        [t for t in exp.trials if t.id not in self.session.resumed]
+                    )
         except KeyboardInterrupt:
             interrupted = True
         except BaseException:
@@ -67,11 +72,61 @@ class SessionLoop:
         result = self._executor.run_trial(
             trial, lambda record: host.run_done(session, trial, record)
         )
+        result.cpus = trial.cpus
         result.summarize()
         check_expectations(session.experiment(trial.experiment), result)
         host.trial_done(session, trial, result)
         self.done[trial.experiment].append(result)
         return result
+
+    def run_interleaved(self, trials: list[Trial]) -> list[TrialResult]:
+        """Run the trials' repeats in rounds, A1 B1 C1, A2 B2 C2, ...: each run in a trial
+        process of its own (with the trial's warmup first), so that a drifting machine
+        moves every trial alike.  A trial that does not end ok in a round runs no more."""
+        session, host = self.session, self.session.host
+        if self._executor is None:
+            self.start()
+        assert self._executor is not None
+        results: dict[str, TrialResult] = {}
+        try:
+            self._rounds(trials, results)
+        finally:  # also when interrupted: the runs that finished are kept
+            for trial in trials:
+                result = results.get(trial.id)
+                if result is None:
+                    continue
+                result.cpus = trial.cpus
+                result.summarize()
+                check_expectations(session.experiment(trial.experiment), result)
+                host.trial_done(session, trial, result)
+                self.done[trial.experiment].append(result)
+        return [results[t.id] for t in trials if t.id in results]
+
+    def _rounds(self, trials: list[Trial], results: dict[str, TrialResult]) -> None:
+        session, host = self.session, self.session.host
+        assert self._executor is not None
+        for round_ in range(max((t.repeat for t in trials), default=0)):
+            for trial in trials:
+                merged = results.get(trial.id)
+                if round_ >= trial.repeat or (merged is not None and merged.status != Status.OK):
+                    continue
+                if merged is None:
+                    host.trial_start(session, trial)
+
+                def on_run(record: RunRecord, trial: Trial = trial, done: int = round_) -> None:
+                    if not record.warmup:
+                        record.index = done
+                    host.run_done(session, trial, record)
+
+                one = self._executor.run_trial(dataclasses.replace(trial, repeat=1), on_run)
+                if merged is None:
+                    results[trial.id] = one
+                    continue
+                merged.runs += one.runs
+                merged.duration_s += one.duration_s
+                merged.status, merged.error = one.status, one.error
+                merged.stderr_tail = one.stderr_tail or merged.stderr_tail
+                merged.max_rss_kib = max(merged.max_rss_kib or 0, one.max_rss_kib or 0) or None
 
     def finish(self, interrupted: bool = False) -> SessionResult:
         """Close the executor, then build the session's result and end the session."""

@@ -42,6 +42,9 @@ class Metric:
     :param higher_is_better: direction for comparisons; None when it has none (a count).
     :param description: one line for ``runner list`` and reports.
     :param key: shown in the terminal table after a run.
+    :param floor: the smallest change of the median, in the metric's unit, that matters
+        whatever the percentage (``runner compare`` calls smaller ones unchanged): for
+        metrics near zero, where 0.01 -> 0.02 is +100% and means nothing.
     """
 
     name: str
@@ -49,6 +52,7 @@ class Metric:
     higher_is_better: bool | None
     description: str = ""
     key: bool = False
+    floor: float = 0.0
 
 
 @dataclasses.dataclass

@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.report.terminal",
     "runner.report.jsonfile",
     "runner.store",
+    "runner.environment",
     "runner.commands.run",
     "runner.commands.validate",
     "runner.commands.show",

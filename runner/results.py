@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runner.stats import median_interval, relative_halfwidth
+
 SCHEMA = "runner.results"
 SCHEMA_VERSION = 1
 
@@ -49,14 +51,29 @@ class RunRecord:
     metrics: dict[str, float]
 
 
+UNSTABLE_PCT = 10.0  # a median known no better than this (95% interval, +-) is unstable
+
+
 @dataclasses.dataclass
 class Summary:
+    """A metric over a trial's measured runs.
+
+    ``ci_low``/``ci_high`` bracket the median with probability ``ci_level`` (95%, or less
+    with fewer than 6 runs), distribution-free; ``unstable`` when that interval reaches
+    further than UNSTABLE_PCT from a median far from zero.  Results written before these
+    were recorded read as None / False.
+    """
+
     n: int
     median: float
     mean: float
     stdev: float
     min: float
     max: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    unstable: bool = False
 
     @classmethod
     def of(cls, values: list[float]) -> Summary:
@@ -72,13 +89,20 @@ class Summary:
             except OverflowError:  # a spread wider than any float: said as infinite
                 return math.inf
 
+        median = back(statistics.median(scaled))
+        ci = median_interval(floats)
+        rel = relative_halfwidth(median, ci.low, ci.high)
         return cls(
             n=len(values),
-            median=back(statistics.median(scaled)),
+            median=median,
             mean=back(statistics.fmean(scaled)),
             stdev=back(statistics.stdev(scaled)) if len(values) > 1 else 0.0,
             min=min(values),
             max=max(values),
+            ci_low=ci.low,
+            ci_high=ci.high,
+            ci_level=round(ci.confidence, 4),
+            unstable=rel is not None and rel > UNSTABLE_PCT,
         )
 
 
@@ -118,6 +142,7 @@ class TrialResult:
     expect: list[ExpectCheck] = dataclasses.field(default_factory=list)
     duration_s: float = 0.0
     max_rss_kib: int | None = None
+    cpus: list[int] | None = None  # the CPUs the trial was pinned to (--affinity, cpus:)
 
     def summarize(self) -> None:
         names: dict[str, None] = {}

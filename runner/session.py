@@ -38,6 +38,7 @@ class RunOptions:
     output: Path | None = None  #: the JSON result file (``-o``)
     db: Path | None = None  #: the results store; None is the default store
     no_db: bool = False  #: do not store the session (``--no-db``)
+    interleave: bool = False  #: run repeats in rounds across trials (``--interleave``)
     plugin: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -86,7 +87,7 @@ def experiment_metrics(exp: Experiment, model: Model) -> dict[str, dict[str, Any
     ``regress`` threshold (percent) where it sets one."""
     metrics: dict[str, dict[str, Any]] = {
         m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better,
-                 "description": m.description, "key": m.key}
+                 "description": m.description, "key": m.key, "floor": m.floor}
         for m in model.metrics
     }  # fmt: skip
     for name, pct in exp.regress.items():

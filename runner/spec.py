@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runner import yamlsrc
+from runner.affinity import CpuSet
 from runner.compare import parse_percent
 from runner.errors import SpecError
+from runner.limits import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
     from runner.model import Model
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
-DEFAULT_MAX_TRIALS = 10_000
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
 MIN_MEMORY = 64 * 2**20  # below this not even the interpreter's own mappings fit
@@ -97,6 +98,10 @@ class Envelope(_Strict):
         "`runner compare` flags a significant change beyond it",
     )
     plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
+    cpus: CpuSet = Field(
+        None, description="pin each trial's processes to these CPUs, e.g. 1 or 0-1,3 "
+        "(`runner run --affinity` overrides it)",
+    )  # fmt: skip
 
 
 class SpecFile(_Strict):
@@ -121,6 +126,7 @@ class Trial:
     timeout: float
     spec: str
     max_memory: int | None = None  # bytes
+    cpus: list[int] | None = None  # the CPUs its processes are pinned to; None: any
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,6 +147,7 @@ class Experiment:
     trials: list[Trial] = dataclasses.field(default_factory=list)
     regress: dict[str, float] = dataclasses.field(default_factory=dict)  # metric -> percent
     max_memory: int | None = None  # bytes
+    cpus: list[int] | None = None
 
     @property
     def trial_count(self) -> int:
@@ -215,6 +222,7 @@ def _load_one(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
             env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
             max_memory=env.max_memory,  # type: ignore[arg-type]
+            cpus=env.cpus,
         )  # fmt: skip
         total += exp.trial_count
         if total > max_trials:
@@ -333,6 +341,7 @@ def _expand(
             repeat=exp.repeat,
             warmup=exp.warmup,
             timeout=exp.timeout,
+            cpus=exp.cpus,
             spec=str(exp.path),
             max_memory=exp.max_memory,
         )

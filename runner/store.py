@@ -218,10 +218,18 @@ class Store:
                     [(*run_key, name, float(value)) for name, value in run.metrics.items()],
                 )
 
-    def finish_session(self, session_id: str, finished: str, interrupted: bool) -> None:
+    def finish_session(
+        self, session_id: str, finished: str, interrupted: bool,
+        environment: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Mark a session finished; ``environment`` replaces the one recorded at its start
+        (it gains the machine's state at the end)."""
         with self._transaction() as db:
             db.execute("UPDATE sessions SET finished = ?, interrupted = ? WHERE id = ?",
                        (finished, int(interrupted), session_id))  # fmt: skip
+            if environment is not None:
+                db.execute("UPDATE sessions SET environment = ? WHERE id = ?",
+                           (_dump(environment), session_id))  # fmt: skip
 
     # -- reading -------------------------------------------------------------------------
 
@@ -391,7 +399,9 @@ class SessionRecorder:
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
         session.host.unregister(self)
         try:
-            self.store.finish_session(session.run_id, result.finished, result.interrupted)
+            self.store.finish_session(
+                session.run_id, result.finished, result.interrupted, result.environment
+            )
         except StoreError as exc:
             self._warn(session, exc)
         finally:

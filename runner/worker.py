@@ -182,6 +182,8 @@ def _child(request: m.RunTrial, host: Any, channel: int) -> None:
     code = 1
     try:
         os.setsid()
+        if request.trial.get("cpus"):  # the trial and all it starts stay on these CPUs
+            os.sched_setaffinity(0, request.trial["cpus"])
         containment.die_with_parent(os.getppid())
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)

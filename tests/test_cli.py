@@ -142,7 +142,8 @@ def test_a_run_writes_versioned_json_with_environment(runner_cli):
     trial = res.trials[1]
     assert trial["params"] == {"n": 3} and trial["swept"] == {"n": 3}
     assert trial["summary"]["square"] == {
-        "n": 2, "median": 9, "mean": 9, "stdev": 0.0, "min": 9, "max": 9
+        "n": 2, "median": 9, "mean": 9, "stdev": 0.0, "min": 9, "max": 9,
+        "ci_low": 9, "ci_high": 9, "ci_level": 0.5, "unstable": False,
     }  # fmt: skip
     assert len(trial["runs"]) == 2 and trial["runs"][0]["elapsed_s"] > 0
 

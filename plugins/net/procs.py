@@ -23,9 +23,12 @@ class ServerProcess:
     the clients need to know.
     """
 
-    def __init__(self, name: str, target: Callable[..., None], **kwargs: Any) -> None:
+    def __init__(
+        self, name: str, target: Callable[..., None], cpus: list[int] | None = None, **kwargs: Any
+    ) -> None:
         self.name = name
         self.target = target
+        self.cpus = cpus  # the server's CPUs (``server_cpus``); None: the trial's
         self.kwargs = kwargs
         self.proc: Any = None
 
@@ -35,7 +38,10 @@ class ServerProcess:
         ctx = multiprocessing.get_context("fork")
         reader, writer = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_child, args=(writer, self.target, self.kwargs), name=self.name, daemon=True
+            target=_child,
+            args=(writer, self.target, self.kwargs, self.cpus),
+            name=self.name,
+            daemon=True,
         )
         self.proc.start()
         writer.close()
@@ -73,12 +79,17 @@ class ServerProcess:
         self.proc = None
 
 
-def _child(writer: Any, target: Callable[..., None], kwargs: dict[str, Any]) -> None:
+def _child(
+    writer: Any, target: Callable[..., None], kwargs: dict[str, Any], cpus: list[int] | None
+) -> None:
     def ready(info: Any) -> None:
         writer.send(("ready", info))
         writer.close()
 
     try:
+        from runner.affinity import pin
+
+        pin(cpus)
         target(ready, **kwargs)
     except BaseException as exc:
         from runner.errors import ModelError

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import spec, yamlsrc
 from runner.errors import PluginError, SpecError
+from runner.limits import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
+    from runner import spec, yamlsrc
     from runner.plugins import PluginHost
 
 
@@ -19,8 +20,8 @@ def add_spec_args(parser: argparse.ArgumentParser) -> None:
         "specs", nargs="+", type=Path, metavar="SPEC", help="experiment spec (YAML)"
     )
     parser.add_argument(
-        "--max-trials", type=int, default=spec.DEFAULT_MAX_TRIALS, metavar="N",
-        help=f"refuse matrices above N trials in all (default {spec.DEFAULT_MAX_TRIALS:,})",
+        "--max-trials", type=int, default=DEFAULT_MAX_TRIALS, metavar="N",
+        help=f"refuse matrices above N trials in all (default {DEFAULT_MAX_TRIALS:,})",
     )  # fmt: skip
 
 
@@ -58,6 +59,8 @@ def load_spec_plugins(
 ) -> list[yamlsrc.Source]:
     """Load the plugins that spec files name (they may define the models the specs use),
     and return the files as read, so that nothing reads them twice."""
+    from runner import spec, yamlsrc  # pydantic: only for the commands that read specs
+
     sources = [s if isinstance(s, yamlsrc.Source) else yamlsrc.load(s) for s in specs]
     for src in sources:
         for item, where in spec.spec_plugins(src):
@@ -70,6 +73,8 @@ def load_spec_plugins(
 
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
     """Load the plugins the specs name, then validate and expand the specs."""
+    from runner import spec
+
     sources = load_spec_plugins(args.specs, host)
     experiments = spec.load(sources, host.models(), args.max_trials)
     # --repeat/--warmup/--max-memory (run, show) override every spec: a quick smoke run.

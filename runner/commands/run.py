@@ -55,10 +55,56 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fail-on-regression",
         action="store_true",
-        help="exit 1 when --baseline finds a regression",
+        help="exit 1 when --baseline finds a regression, or a comparison stays inconclusive "
+        "(unless --allow-inconclusive)",
     )
+    p.add_argument(
+        "--affinity", type=_cpus, metavar="CPUS",
+        help="pin every trial's processes to these CPUs, e.g. 1 or 0-1,3 (overrides a "
+        "spec's cpus:)",
+    )  # fmt: skip
+    p.add_argument(
+        "--interleave", action="store_true",
+        help="run the repeats of each experiment's trials in rounds (A1 B1 C1, A2 B2 C2, ...), "
+        "each run in its own trial process, so that drift hits every trial alike",
+    )  # fmt: skip
     add_compare_args(p)
+    add_gate_args(p)
     p.set_defaults(func=run)
+
+
+def add_gate_args(parser: argparse.ArgumentParser) -> None:
+    """How far the gate may measure more before it calls a comparison inconclusive."""
+    from runner.baseline import DEFAULT_BUDGET_S, DEFAULT_MAX_REPEAT
+
+    parser.add_argument(
+        "--max-repeat", type=_whole, default=DEFAULT_MAX_REPEAT, metavar="N",
+        help="--baseline: re-run a trial the comparison cannot decide until it has N "
+        f"measured runs at most (default {DEFAULT_MAX_REPEAT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gate-budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+        help=f"--baseline: time the re-runs may take in all (default {DEFAULT_BUDGET_S:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--summary", type=Path, metavar="FILE.md",
+        help="--baseline: append the comparison as Markdown, e.g. to $GITHUB_STEP_SUMMARY",
+    )  # fmt: skip
+
+
+def _cpus(text: str) -> list[int]:
+    from runner.affinity import parse_cpus
+
+    try:
+        return parse_cpus(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return int(text)
 
 
 def run(args: argparse.Namespace, host: PluginHost) -> int:
@@ -67,6 +113,11 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
     experiments = load_experiments(args, host)
+    if args.affinity:
+        for exp in experiments:
+            exp.cpus = args.affinity
+            for trial in exp.trials:
+                trial.cpus = args.affinity
     options = RunOptions.from_args(args)
     if options.output:  # every output is checked before the first trial, and before the store
         check_writable(options.output)
@@ -74,7 +125,10 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
         base = baseline.load_side(args.baseline, db)
-        gate = baseline.RegressionGate(base, compare_options(args), quiet=args.quiet)
+        gate = baseline.RegressionGate(base, baseline.GateOptions(
+            compare_options(args), max_repeat=args.max_repeat, budget_s=args.gate_budget,
+            allow_inconclusive=args.allow_inconclusive, quiet=args.quiet, summary=args.summary,
+        ))  # fmt: skip
     session = Session(
         experiments=experiments,
         options=options,
@@ -93,12 +147,13 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
                   "trials already finished", file=sys.stderr)  # fmt: skip
     if gate is not None:
         host.register(gate, "regression-gate")
+        host.register(gate.printer, "regression-gate-list")
     with interrupts.stop_on_signals() as stopper:
         result = run_session(session)
     if result.interrupted:
         return stopper.exit_code
     if any(t.status != OK for t in result.trials()):
         return ExitCode.FAILED
-    if gate is not None and args.fail_on_regression and gate.comparison and gate.comparison.failed:
+    if gate is not None and args.fail_on_regression and gate.printer.fails():
         return ExitCode.FAILED
     return ExitCode.OK

@@ -25,7 +25,7 @@ from runner.report.series import (
     key,
     ordered_values,
 )
-from runner.report.terminal import format_number
+from runner.report.terminal import UNSTABLE_HINT, format_number
 from runner.results import OK
 
 if TYPE_CHECKING:
@@ -269,14 +269,22 @@ def _trials_table(view: ExperimentView, comparisons: Sequence[SessionComparison]
 
 
 def _metric_cell(summary: Summary | None, regression: bool) -> Td:
-    """The median, then the min-max over runs in small print."""
+    """The median, then its 95% interval (or the min-max of older results) in small print;
+    an ``unstable`` badge with its hint."""
     if summary is None:
         return Td("-", "num")
     spread = ""
-    if summary.n > 1:
-        low, high = format_number(summary.min), format_number(summary.max)
-        spread = f'<span class="spread">{low} &ndash; {high}</span>'
+    low, high = summary.ci_low, summary.ci_high
+    what = "95% interval of the median"
+    if low is None or high is None:
+        low, high, what = summary.min, summary.max, "min - max"
+    if summary.n > 1 and low != high:
+        spread = (f'<span class="spread" title="{what}">{format_number(low)} &ndash; '
+                  f"{format_number(high)}</span>")  # fmt: skip
     mark = ' <span class="badge bad">regression</span>' if regression else ""
+    if summary.unstable:
+        mark += f' <span class="badge warn" title="{esc(UNSTABLE_HINT)}">unstable</span>'
+
     return Td(
         format_number(summary.median) + mark + spread, "num regression" if regression else "num"
     )

@@ -18,12 +18,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
-from runner.results import FAILED, OK
+from runner.results import FAILED, OK, UNSTABLE_PCT
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from runner.results import ExperimentResult, RunRecord, SessionResult, TrialResult
+    from runner.results import ExperimentResult, RunRecord, SessionResult, Summary, TrialResult
     from runner.session import Session
     from runner.spec import Trial
 
@@ -137,6 +137,8 @@ class TerminalReporter:
                 self.out.print(table)
             lines = [ln.rstrip() for ln in captured.get().splitlines() if ln.strip()]
             print(("\n" if i else "") + "\n".join(lines), flush=True)
+        if not self.out.is_terminal and any(unstable(e) for e in result.experiments):
+            self.err.print(UNSTABLE_HINT, markup=False, soft_wrap=True)
         self._print_problems(result)
 
     def _print_problems(self, result: SessionResult) -> None:
@@ -191,9 +193,7 @@ def experiment_table(exp: ExperimentResult, marks: bool = True) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    reported = {name for t in exp.trials for name in t.summary}
-    key = [n for n, m in exp.metrics.items() if m.get("key") and n in reported]
-    key = key or [n for n in exp.metrics if n in reported][:4]
+    key = shown_metrics(exp)
     table = Table(
         title=escape(f"{exp.name} ({exp.model})"),
         title_justify="left",
@@ -213,13 +213,18 @@ def experiment_table(exp: ExperimentResult, marks: bool = True) -> Any:
         cells.append(f"[{STATUS_STYLE.get(t.status, 'red')}]{t.status}[/]")
         for name in key:
             s = t.summary.get(name)
-            text = "-" if s is None else format_number(s.median) + _spread(s.median, s.stdev, s.n)
+            text = "-" if s is None else summary_cell(s)
             ends = best_worst.get(name)
             style = (BEST if i == ends[0] else WORST if i == ends[1] else "") if ends else ""
             cells.append(f"[{style}]{text}[/]" if style else text)
         table.add_row(*cells)
+    captions = []
     if any(best_worst.values()):
-        table.caption = f"[{BEST}]best[/] and [{WORST}]worst[/] median of each metric"
+        captions.append(f"[{BEST}]best[/] and [{WORST}]worst[/] median of each metric")
+    if marks and unstable(exp, key):  # in plain output the hint goes to stderr, once
+        captions.append(escape(UNSTABLE_HINT))
+    if captions:
+        table.caption = "\n".join(captions)
         table.caption_justify = "left"
     return table
 
@@ -228,11 +233,49 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _spread(median: float, stdev: float, n: int) -> str:
-    # Relative spread reads at a glance whatever the unit; absolute stdev is in the JSON.
-    if n < 2 or not median:
-        return ""
-    return f" ±{100 * stdev / abs(median):.1f}%"
+UNSTABLE_MARK = "!"
+FAR_FROM_ZERO = 50.0  # percent: an interval reaching further from its median reads absolute
+UNSTABLE_HINT = (
+    f"{UNSTABLE_MARK} unstable: median known to no better than ±{UNSTABLE_PCT:g}% (95%); "
+    "try more repeats, a quieter machine, --affinity"
+)
+
+
+def shown_metrics(exp: ExperimentResult) -> list[str]:
+    """The metrics the table shows: the model's key ones, else the first four reported."""
+    reported = {name for t in exp.trials for name in t.summary}
+    key = [n for n, m in exp.metrics.items() if m.get("key") and n in reported]
+    return key or [n for n in exp.metrics if n in reported][:4]
+
+
+def unstable(exp: ExperimentResult, metrics: list[str] | None = None) -> bool:
+    """True when a trial's metric among those shown (or ``metrics``) is marked unstable."""
+    names = shown_metrics(exp) if metrics is None else metrics
+    return any(s.unstable for t in exp.trials for name, s in t.summary.items() if name in names)
+
+
+def summary_cell(s: Summary) -> str:
+    """The median with its spread: ``12.5 ±3.1%``, ``0.0075 [0, 0.05]`` near zero, and
+    ``50`` when every run gave the same; ``!`` marks an unstable one."""
+    text = median_with_interval(s.median, s.ci_low, s.ci_high)
+    return text + UNSTABLE_MARK if s.unstable else text
+
+
+def median_with_interval(
+    median: float, low: float | None, high: float | None, unit: str = ""
+) -> str:
+    """A median (and ``unit``, e.g. `` s``) and its confidence interval: relative when the
+    median is far from zero (the interval reaches no further than FAR_FROM_ZERO percent
+    from it), the interval itself otherwise, nothing when it has no width."""
+    from runner.stats import relative_halfwidth
+
+    text = format_number(median) + unit
+    if low is None or high is None or low == high or math.isnan(low):
+        return text
+    rel = relative_halfwidth(median, low, high)
+    if rel is not None and rel <= FAR_FROM_ZERO:
+        return f"{text} ±{rel:.1f}%"
+    return f"{text} [{format_number(low)}, {format_number(high)}]"
 
 
 def format_number(value: float) -> str:
