@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
+from plugins.net import link
 from plugins.net.address import check_server
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
+
+
+def check_rate(value: int | str) -> int | str:
+    """Validator of ``rate_pps``: a positive rate, or ``max``."""
+    if value == 0:
+        raise ValueError("0 datagrams/s sends nothing: write max for as fast as the sender can")
+    if isinstance(value, int) and not 1 <= value <= 10_000_000:
+        raise ValueError("rate_pps must be from 1 to 10,000,000, or max")
+    return value
 
 
 class UdpParams(Params):
@@ -30,8 +40,9 @@ class UdpParams(Params):
         64, ge=24, le=65_507, description="UDP payload per datagram, the 24-byte header included"
     )
     clients: int = Field(1, ge=1, le=64, description="client threads, each with its own socket")
-    rate_pps: int = Field(
-        0, ge=0, le=10_000_000, description="oneway: datagrams/s per client; 0 = as fast as it can"
+    rate_pps: Annotated[int | Literal["max"], AfterValidator(check_rate)] = Field(
+        "max",
+        description="oneway: datagrams/s per client (1 to 10,000,000), or max: as fast as it can",
     )
     reply_timeout: float = Field(
         0.5,
@@ -46,6 +57,14 @@ class UdpParams(Params):
         description="SO_RCVBUF bytes of every receiving socket the trial opens (its server's "
         "and its clients'); 0 = system default.  Linux doubles it, capped by net.core.rmem_max",
     )
+    link_loss_pct: link.LossPct = None
+    link_delay_ms: link.DelayMs = None
+    link_jitter_ms: link.JitterMs = None
+
+    @model_validator(mode="after")
+    def _link(self) -> UdpParams:
+        link.check(self)
+        return self
 
 
 class Udp(Model):
@@ -73,6 +92,12 @@ class Udp(Model):
             key=True,
         ),
         Metric("mbit_s", "Mbit/s", True, "UDP payload received per second, in megabits"),
+        Metric(
+            "link_loss_expected_pct",
+            "%",
+            None,
+            "the loss link_loss_pct predicts: that share one way, 1-(1-p)^2 for an echo round trip",
+        ),
         Metric("latency_p50_us", "us", False, "echo: median round trip", key=True),
         Metric("latency_p90_us", "us", False, "echo: 90th percentile round trip"),
         Metric("latency_p99_us", "us", False, "echo: 99th percentile round trip", key=True),
@@ -85,6 +110,8 @@ class Udp(Model):
     def setup(self, params: UdpParams, ctx: RunContext) -> None:
         from plugins.net.address import parse_hostport
 
+        if link.Conditions.of(params).wanted:  # first: the server must start inside it
+            link.enter(link.Conditions.of(params))
         if params.server is not None:
             ctx.state["address"] = parse_hostport(params.server)
             return
@@ -124,9 +151,10 @@ class Udp(Model):
                         socks[env.index],
                         messages=params.messages,
                         size=params.payload_bytes,
-                        rate_pps=params.rate_pps,
+                        rate_pps=0 if params.rate_pps == "max" else params.rate_pps,
                         reply_timeout=params.reply_timeout,
                         deadline=deadline,
+                        control_tries=udpclient.control_tries(params.link_loss_pct),
                     )
 
             outcomes = run_clients("thread", params.clients, job, ctx.timeout)
@@ -173,6 +201,11 @@ def summarize(params: UdpParams, outcomes: list[Any]) -> dict[str, float]:
         metrics.update(latency_metrics(x for o in outcomes for x in o.rtts))
     else:
         metrics["reordered"] = sum(o.reordered for o in outcomes)
+    if params.link_loss_pct is not None:
+        p = params.link_loss_pct / 100
+        metrics["link_loss_expected_pct"] = 100 * (
+            p if params.workload == "oneway" else 1 - (1 - p) ** 2
+        )
     return metrics
 
 
