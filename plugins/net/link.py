@@ -151,11 +151,11 @@ def enter(cond: Conditions) -> None:
     if problem:
         raise ModelError(problem)
     _unshare_net()
-    # A wire's packets, not loopback's 64 KiB ones: each 1500-byte frame is dropped or
-    # delayed on its own, and TCP's buffers are sized for such segments.
-    _tool(
-        ["ip", "link", "set", "lo", "mtu", str(MTU), "gso_max_size", str(MTU), "gso_max_segs", "1"]
-    )
+    # Ethernet's MTU, not loopback's 64 KiB: TCP sizes its segments and send buffers from
+    # it, so a slow reader holds its sender as on a wire.  (The stack still hands loopback
+    # offloaded bursts of up to 64 KiB, each dropped or delayed as one packet: forcing one
+    # frame per packet makes TCP see reordering across CPUs, and resend at 0% loss.)
+    _tool(["ip", "link", "set", "lo", "mtu", str(MTU)])
     _tool(["ip", "link", "set", "lo", "up"])
     if cond.loss_pct:
         _tool(["nft", "-f", "-"], ruleset(cond.loss_pct))

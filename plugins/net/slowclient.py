@@ -12,9 +12,12 @@ server's send: a one-at-a-time server is held by every slow client in turn.
 from __future__ import annotations
 
 import time
+from socket import IPPROTO_TCP, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG
 from collections.abc import Callable
 from typing import Any
 
+SLOW_RCVBUF = 16384  # bytes; Linux doubles it
+SLOW_MSS = 1460  # Ethernet's
 BURST_S = 0.01  # the bucket holds 10 ms of tokens: reads come in small, even steps
 MIN_BURST = 1024
 
@@ -103,7 +106,14 @@ class SlowSockmod:
         self._sleep = sleep
 
     def socket(self, *args: Any) -> SlowSocket:
-        return SlowSocket(self._sockmod.socket(*args), self._bucket, self._think_s, self._sleep)
+        sock = self._sockmod.socket(*args)
+        if self._bucket is not None:
+            # A slow link's window and segments, not loopback's autotuned megabytes and
+            # 64 KiB segments (from which the server would size a send buffer of a few MiB):
+            # what the client has not read yet holds the server back, as on a real link.
+            sock.setsockopt(SOL_SOCKET, SO_RCVBUF, SLOW_RCVBUF)
+            sock.setsockopt(IPPROTO_TCP, TCP_MAXSEG, SLOW_MSS)
+        return SlowSocket(sock, self._bucket, self._think_s, self._sleep)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sockmod, name)
