@@ -4,16 +4,17 @@ Real clients are slower than loopback: people and programs think before they ask
 links deliver at their own rate.  :func:`slow_sockmod` wraps a socket module (the
 standard one or gevent's) so that the sockets it makes behave so, without the download
 code knowing: ``sendall`` (the request) waits ``think_s`` first, on the open connection;
-``recv_into`` reads no faster than the bucket allows.  A client that reads slowly leaves
-data in the kernel's buffers, the receive window closes, and TCP's flow control holds the
-server's send: a one-at-a-time server is held by every slow client in turn.
+``recv_into`` reads no faster than the bucket allows.  A rate-limited socket also keeps
+a slow link's small receive window and Ethernet's segment size, so what it has not read
+holds the server's send (TCP's flow control) instead of piling up in megabytes of
+loopback buffers: a one-at-a-time server is held by every slow client in turn.
 """
 
 from __future__ import annotations
 
 import time
-from socket import IPPROTO_TCP, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG
 from collections.abc import Callable
+from socket import IPPROTO_TCP, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG
 from typing import Any
 
 SLOW_RCVBUF = 16384  # bytes; Linux doubles it
