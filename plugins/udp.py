@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
 from plugins.net import link
 from plugins.net.address import check_server
@@ -17,13 +24,17 @@ from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
-def check_rate(value: int | str) -> int | str:
-    """Validator of ``rate_pps``: a positive rate, or ``max``."""
-    if value == 0:
+def check_rate(value: Any, handler: ValidatorFunctionWrapHandler) -> int | str:
+    """Validator of ``rate_pps``: a rate from 1 to 10,000,000, or ``max``, in one message."""
+    if value == 0 and not isinstance(value, bool):
         raise ValueError("0 datagrams/s sends nothing: write max for as fast as the sender can")
-    if isinstance(value, int) and not 1 <= value <= 10_000_000:
-        raise ValueError("rate_pps must be from 1 to 10,000,000, or max")
-    return value
+    try:
+        rate: int | str = handler(value)
+    except ValidationError:
+        rate = -1
+    if rate != "max" and not (isinstance(rate, int) and 1 <= rate <= 10_000_000):
+        raise ValueError("rate_pps is datagrams/s from 1 to 10,000,000, or max")
+    return rate
 
 
 class UdpParams(Params):
@@ -40,7 +51,7 @@ class UdpParams(Params):
         64, ge=24, le=65_507, description="UDP payload per datagram, the 24-byte header included"
     )
     clients: int = Field(1, ge=1, le=64, description="client threads, each with its own socket")
-    rate_pps: Annotated[int | Literal["max"], AfterValidator(check_rate)] = Field(
+    rate_pps: Annotated[int | Literal["max"], WrapValidator(check_rate)] = Field(
         "max",
         description="oneway: datagrams/s per client (1 to 10,000,000), or max: as fast as it can",
     )

@@ -169,11 +169,12 @@ def enter(cond: Conditions) -> None:
 def ruleset(loss_pct: float) -> str:
     """The nftables table that drops ``loss_pct`` percent of the packets sent."""
     threshold = round(loss_pct * _STEPS / 100)
+    rule = "drop" if threshold >= _STEPS else f"numgen random mod {_STEPS} < {threshold} drop"
     return (
         f"table inet {_TABLE} {{\n"
         "  chain arrive {\n"
         "    type filter hook prerouting priority raw; policy accept;\n"
-        f"    numgen random mod {_STEPS} < {threshold} drop\n"
+        f"    {rule}\n"
         "  }\n"
         "}\n"
     )
