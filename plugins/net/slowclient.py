@@ -17,7 +17,8 @@ from collections.abc import Callable
 from socket import IPPROTO_TCP, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG
 from typing import Any
 
-SLOW_RCVBUF = 16384  # bytes; Linux doubles it
+WINDOW_S = 0.005  # a slow link's window: 5 ms of its rate (Linux doubles SO_RCVBUF)
+MIN_RCVBUF = 16384
 SLOW_MSS = 1460  # Ethernet's
 BURST_S = 0.01  # the bucket holds 10 ms of tokens: reads come in small, even steps
 MIN_BURST = 1024
@@ -43,15 +44,20 @@ class TokenBucket:
         self.stamp = now
 
     def wait(self, n: int) -> int:
-        """Wait until ``min(n, burst)`` bytes may be read; return that many."""
+        """Wait until some of ``n`` bytes may be read; return how many (at most ``n``).
+
+        It waits for half a burst (or ``n`` if less), never for a full bucket: tokens that
+        come while a full bucket waits would be thrown away, and the rate fall short.
+        """
         n = min(n, self.burst)
+        need = min(n, self.burst // 2)
         self._refill()
         for _ in range(1000):  # sleep may wake early; bounded all the same
-            if self.tokens >= n:
+            if self.tokens >= need:
                 break
-            self.sleep((n - self.tokens) / self.rate)
+            self.sleep((need - self.tokens) / self.rate)
             self._refill()
-        return n
+        return max(1, min(n, int(self.tokens)))
 
     def spend(self, n: int) -> None:
         self.tokens -= n
@@ -103,6 +109,7 @@ class SlowSockmod:
     ) -> None:
         self._sockmod = sockmod
         self._bucket = TokenBucket(rate_bytes_s, sleep) if rate_bytes_s else None
+        self._rcvbuf = max(MIN_RCVBUF, int((rate_bytes_s or 0) * WINDOW_S))
         self._think_s = think_s
         self._sleep = sleep
 
@@ -112,7 +119,7 @@ class SlowSockmod:
             # A slow link's window and segments, not loopback's autotuned megabytes and
             # 64 KiB segments (from which the server would size a send buffer of a few MiB):
             # what the client has not read yet holds the server back, as on a real link.
-            sock.setsockopt(SOL_SOCKET, SO_RCVBUF, SLOW_RCVBUF)
+            sock.setsockopt(SOL_SOCKET, SO_RCVBUF, self._rcvbuf)
             sock.setsockopt(IPPROTO_TCP, TCP_MAXSEG, SLOW_MSS)
         return SlowSocket(sock, self._bucket, self._think_s, self._sleep)
 
