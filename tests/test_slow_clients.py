@@ -79,3 +79,10 @@ def test_a_client_rate_must_be_positive(runner_cli, value):
     res = runner_cli.run_spec(f"model: tcp\nparams: {{client_rate_mib_s: {value}}}\n")
     assert res.code == 2
     assert "client_rate_mib_s" in res.stderr
+
+
+def test_runner_list_shows_max_as_a_choice_beside_the_number(runner_cli):
+    res = runner_cli.run("list", "udp")
+    assert res.code == 0, res.stderr
+    assert 'rate_pps: int | max = "max"' in res.stdout
+    assert "link_loss_pct: float | None = null" in res.stdout
