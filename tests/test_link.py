@@ -141,13 +141,24 @@ def test_a_link_dropping_everything_fails_the_trial_in_one_line(runner_cli):
 
 
 @needs_netem
-def test_netem_delays_each_direction(runner_cli):
+def test_netem_delays_each_direction_and_jitter_spreads_it(runner_cli):
     res = runner_cli.run_spec(
-        "model: udp\nparams: {workload: echo, messages: 50, link_delay_ms: 10}\n"
-        "repeat: 1\nwarmup: 0\n"
+        """
+        model: udp
+        params: {workload: echo, messages: 200, link_delay_ms: 10}
+        matrix: {link_jitter_ms: [0, 5]}
+        repeat: 1
+        warmup: 0
+        """
     )
-    (m,) = runs(res)
-    assert m["latency_p50_us"] >= 2 * 10_000  # out and back
+    steady, jittery = runs(res)
+    for m in (steady, jittery):
+        assert m["loss_pct"] == 0
+        assert m["latency_p50_us"] >= 2 * 10_000 - 2 * 5_000  # out and back
+    assert steady["latency_p50_us"] >= 2 * 10_000
+    # Two draws of +-5 ms per round trip: the upper tail lies milliseconds above the median.
+    assert jittery["latency_p90_us"] - jittery["latency_p50_us"] > 1_500
+    assert jittery["jitter_us"] > steady["jitter_us"]
 
 
 @pytest.mark.skipif(ROOT and TOOLS and netem_available(), reason="this kernel has netem")
