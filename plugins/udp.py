@@ -104,6 +104,21 @@ class Udp(Model):
         ),
         Metric("mbit_s", "Mbit/s", True, "UDP payload received per second, in megabits"),
         Metric(
+            "rcvbuf_drops",
+            "datagrams",
+            False,
+            "with link_* params: datagrams a full receive buffer dropped (the receiver was "
+            "overrun), counted by the trial's namespace: lost minus these is the link's loss",
+        ),
+        Metric(
+            "link_drop_pct",
+            "%",
+            False,
+            "with link_* params: lost minus rcvbuf_drops, as a percentage of sent: the loss "
+            "the link made, to set beside link_loss_expected_pct",
+            key=True,
+        ),
+        Metric(
             "link_loss_expected_pct",
             "%",
             None,
@@ -133,6 +148,16 @@ class Udp(Model):
         ctx.state["address"] = server.start(timeout=min(30.0, ctx.timeout))
 
     def run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
+        if not link.Conditions.of(params).wanted:
+            return self._run(params, ctx)
+        before = link.udp_rcvbuf_drops()  # the trial's own namespace: only its sockets count
+        metrics = self._run(params, ctx)
+        metrics["rcvbuf_drops"] = drops = link.udp_rcvbuf_drops() - before
+        if metrics["sent"]:
+            metrics["link_drop_pct"] = 100.0 * (metrics["lost"] - drops) / metrics["sent"]
+        return metrics
+
+    def _run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
         import time
 
         from plugins.net import udpclient

@@ -210,7 +210,20 @@ def tcp_retransmits() -> int:
     (TCP_INFO), server and clients, including segments resent after a socket was closed
     with data still in flight, which a per-socket TCP_INFO read before close() misses.
     """
+    return snmp("Tcp", "RetransSegs")
+
+
+def udp_rcvbuf_drops() -> int:
+    """Datagrams dropped in this namespace so far because a receive buffer was full.
+
+    Loss the receiver made itself (it was overrun), told apart from the link's.
+    """
+    return snmp("Udp", "RcvbufErrors")
+
+
+def snmp(proto: str, field: str) -> int:
+    """A counter of /proc/net/snmp, which shows the reading process's network namespace."""
     with open("/proc/net/snmp") as f:
-        lines = [line.split() for line in f if line.startswith("Tcp:")]
+        lines = [line.split() for line in f if line.startswith(f"{proto}:")]
     names, values = lines[0], lines[1]
-    return int(values[names.index("RetransSegs")])
+    return int(values[names.index(field)])
