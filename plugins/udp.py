@@ -115,7 +115,8 @@ class Udp(Model):
             "%",
             False,
             "with link_* params: lost minus rcvbuf_drops, as a percentage of sent: the loss "
-            "the link made, to set beside link_loss_expected_pct",
+            "the link made, to set beside link_loss_expected_pct (an overrun control "
+            "datagram, sent again, can take it a hair below 0)",
             key=True,
         ),
         Metric(
