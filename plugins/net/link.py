@@ -109,9 +109,10 @@ def missing(shaped: bool = False) -> str:
             "link_* params need root (a private network namespace and its firewall rules): "
             "run as root, e.g. in a container or VM, or leave the link_* params out"
         )
-    for tool, package in (("nft", "nftables"), ("ip", "iproute2")) + (
-        (("tc", "iproute2"),) if shaped else ()
-    ):
+    tools = [("nft", "nftables"), ("ip", "iproute2")]
+    if shaped:  # tc adds the qdisc; unshare tries it in a throwaway namespace first
+        tools += [("tc", "iproute2"), ("unshare", "util-linux")]
+    for tool, package in tools:
         if shutil.which(tool) is None:
             return (
                 f"link_* params need the `{tool}` command: install {package} "
@@ -154,7 +155,7 @@ def enter(cond: Conditions) -> None:
     # Ethernet's MTU, not loopback's 64 KiB: TCP sizes its segments and send buffers from
     # it, so a slow reader holds its sender as on a wire.  (The stack still hands loopback
     # offloaded bursts of up to 64 KiB, each dropped or delayed as one packet: forcing one
-    # frame per packet makes TCP see reordering across CPUs, and resend at 0% loss.)
+    # frame per packet, gso_max_segs 1, had TCP resend thousands of segments at 0% loss.)
     _tool(["ip", "link", "set", "lo", "mtu", str(MTU)])
     _tool(["ip", "link", "set", "lo", "up"])
     if cond.loss_pct:
@@ -167,7 +168,7 @@ def enter(cond: Conditions) -> None:
 
 
 def ruleset(loss_pct: float) -> str:
-    """The nftables table that drops ``loss_pct`` percent of the packets sent."""
+    """The nftables table that drops ``loss_pct`` percent of the packets arriving."""
     threshold = round(loss_pct * _STEPS / 100)
     rule = "drop" if threshold >= _STEPS else f"numgen random mod {_STEPS} < {threshold} drop"
     return (
