@@ -209,16 +209,11 @@ class Tcp(Model):
         ctx.state["manifest"] = info["manifest"]
 
     def run(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
+        measure = self._echo if params.workload == "echo" else self._download
         if not link.Conditions.of(params).wanted:
-            return (
-                self._echo(params, ctx)
-                if params.workload == "echo"
-                else self._download(params, ctx)
-            )
+            return measure(params, ctx)
         before = link.tcp_retransmits()  # the trial's own namespace: only its sockets count
-        metrics = (
-            self._echo(params, ctx) if params.workload == "echo" else self._download(params, ctx)
-        )
+        metrics = measure(params, ctx)
         metrics["retransmits"] = link.tcp_retransmits() - before
         return metrics
 
