@@ -67,7 +67,12 @@ class QueueModel(Model):
         Metric("checks", "checks", None, "empty()/qsize() checks made by producers"),
         Metric(
             "empty_misreports", "checks", None,
-            "checks where empty() or qsize() said fewer items than known to be queued", key=True,
+            "checks where empty() or qsize() said fewer items than known to be queued",
+        ),
+        Metric(
+            "empty_misreport_pct", "%", False,
+            "empty_misreports as a share of the checks made: how often to expect a wrong answer",
+            key=True,
         ),
     )  # fmt: skip
 
@@ -157,6 +162,8 @@ def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> d
         "checks": sum(rep["checks"] for rep in prods),
         "empty_misreports": sum(rep["misreports"] for rep in prods),
     }
+    if out["checks"]:
+        out["empty_misreport_pct"] = 100.0 * out["empty_misreports"] / out["checks"]
     if latencies and span_ns > 0:
         out["items_per_s"] = got / (span_ns / 1e9)
         out["latency_p50_us"] = percentile(latencies, 50) / 1e3
