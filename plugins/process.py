@@ -219,13 +219,14 @@ def _start_fresh(params: ProcessParams, ctx: RunContext, deadline: float) -> dic
     import subprocess
     import sys
 
-    import plugins
+    import runner
 
-    root = str(Path(plugins.__file__).resolve().parent.parent)
+    # The folder holding this runner, so the new interpreter imports the same built-ins.
+    root = str(Path(runner.__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     # With -c the parent has no main module for spawn and forkserver children to import again.
-    code = "import sys; from plugins.mp.starts import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from runner.builtins.mp.starts import main; sys.exit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, params.start_method, str(params.processes)]
     try:
         timeout = max(0.1, deadline - time.monotonic())

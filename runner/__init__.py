@@ -6,9 +6,14 @@ patching) runs, so nothing here may import threading, pydantic or the plugins.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pluggy
+
+from runner import checkout
+
+checkout.install(os.path.dirname(__file__))
 
 __version__ = "0.1.0"
 

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from runner.spec import Trial
 
 # Built-in plugins, by module name, in registration order.  They use the same hooks as
-# third-party plugins; this tuple is the only place the core names a model.
+# third-party plugins; this tuple is the only place the core names a model.  The models
+# live in the repository's plugins/ folder, imported as runner.builtins (installed there
+# by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing else can shadow them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
     "runner.report.terminal",
@@ -45,14 +47,14 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.commands.export",
     "runner.commands.report",
     "runner.commands.plot",
-    "plugins.thread",
-    "plugins.pool",
-    "plugins.udp",
-    "plugins.tcp",
-    "plugins.net.serve",
-    "plugins.process",
-    "plugins.queue",
-    "plugins.coroutine",
+    "runner.builtins.thread",
+    "runner.builtins.pool",
+    "runner.builtins.udp",
+    "runner.builtins.tcp",
+    "runner.builtins.net.serve",
+    "runner.builtins.process",
+    "runner.builtins.queue",
+    "runner.builtins.coroutine",
 )
 
 ENTRY_POINT_GROUP = "runner.plugins"
