@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from runner.spec import Trial
 
 # Built-in plugins, by module name, in registration order.  They use the same hooks as
-# third-party plugins; this tuple is the only place the core names a model.  The models
-# live in the repository's plugins/ folder, imported as runner.builtins (installed there
-# by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing else can shadow them.
+# third-party plugins; these two tuples are the only place the core names a model.  The
+# models live in the repository's plugins/ folder, imported as runner.builtins (installed
+# there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can shadow them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
     "runner.report.terminal",
@@ -41,17 +41,22 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.commands.show",
     "runner.commands.listing",
     "runner.commands.schema",
+    "runner.commands.init",
     "runner.commands.new_plugin",
     "runner.commands.history",
     "runner.commands.compare",
     "runner.commands.export",
     "runner.commands.report",
     "runner.commands.plot",
+    "runner.builtins.net.serve",
+)
+# Built-in plugins that only define models: imported the first time models (or the plugin
+# listing) are asked for, so commands that need none start without them.
+BUILTIN_MODELS: tuple[str, ...] = (
     "runner.builtins.thread",
     "runner.builtins.pool",
     "runner.builtins.udp",
     "runner.builtins.tcp",
-    "runner.builtins.net.serve",
     "runner.builtins.process",
     "runner.builtins.queue",
     "runner.builtins.coroutine",
@@ -102,6 +107,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.sources: dict[str, str] = {}
         self._models: dict[str, Model] | None = None
+        self._pending: list[str] = []  # BUILTIN_MODELS not imported yet
         self._model_plugin: dict[str, str] = {}
         for name in self.config.blocked:
             self.pm.set_blocked(name)
@@ -114,9 +120,13 @@ class PluginHost:
     def load_defaults(self) -> PluginHost:
         for module in BUILTIN_PLUGINS:
             self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
+        self._pending = list(BUILTIN_MODELS)
+        pending = {module.rsplit(".", 1)[-1] for module in self._pending}
         if self.config.autoload:
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 if self.pm.is_blocked(ep.name) or self.pm.has_plugin(ep.name):
+                    continue
+                if ep.name in pending:
                     continue
                 try:
                     plugin = ep.load()
@@ -153,6 +163,12 @@ class PluginHost:
             return
         self._register(plugin, name if source == "built-in" else module, source)
 
+    def _load_pending(self) -> None:
+        """Import the built-in models' modules, once."""
+        pending, self._pending = self._pending, []
+        for module in pending:
+            self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
+
     def _load_file(self, path: Path, source: str) -> None:
         if not path.is_file():
             raise PluginError(f"plugin file {path}: not found")
@@ -184,12 +200,16 @@ class PluginHost:
 
     def models(self) -> Mapping[str, Model]:
         """Every model by name; two plugins defining one name is an error naming both."""
+        self._load_pending()
         if self._models is None:
             from runner.modelcheck import check_model
 
             models: dict[str, Model] = {}
             owner: dict[str, str] = {}
-            for impl in self.pm.hook.runner_models.get_hookimpls():
+            impls = self.pm.hook.runner_models.get_hookimpls()
+            # Built-ins first, as registered before the lazy import: a clash names them first.
+            impls.sort(key=lambda impl: self.sources.get(impl.plugin_name) != "built-in")
+            for impl in impls:
                 found = impl.function() or ()
                 if hasattr(found, "run") or not isinstance(found, Iterable):
                     raise PluginError(
@@ -197,7 +217,9 @@ class PluginHost:
                         f"{type(found).__name__}; return a list of models, e.g. [MyModel()]"
                     )
                 for model in found:
-                    check_model(model, impl.plugin_name)
+                    # Built-ins are checked in full by their tests, not at every start-up.
+                    deep = self.sources.get(impl.plugin_name) != "built-in"
+                    check_model(model, impl.plugin_name, deep=deep)
                     if model.name in models:
                         raise PluginError(
                             f"model {model.name!r} is defined by two plugins: "
@@ -214,6 +236,7 @@ class PluginHost:
         return self._model_plugin[model]
 
     def info(self) -> list[PluginInfo]:
+        self._load_pending()
         out = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:

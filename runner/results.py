@@ -9,11 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import statistics
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+
+def _statistics() -> Any:
+    # Imported when a summary is made: the commands that make none start without it.
+    import statistics
+
+    return statistics
+
 
 SCHEMA = "runner.results"
 SCHEMA_VERSION = 1
@@ -47,9 +53,9 @@ class Summary:
     def of(cls, values: list[float]) -> Summary:
         return cls(
             n=len(values),
-            median=statistics.median(values),
-            mean=statistics.fmean(values),
-            stdev=statistics.stdev(values) if len(values) > 1 else 0.0,
+            median=_statistics().median(values),
+            mean=_statistics().fmean(values),
+            stdev=_statistics().stdev(values) if len(values) > 1 else 0.0,
             min=min(values),
             max=max(values),
         )
@@ -190,6 +196,8 @@ class SessionResult:
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically: readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:

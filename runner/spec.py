@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from runner.plugins import PluginHost
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
-DEFAULT_MAX_TRIALS = 10_000
+DEFAULT_MAX_TRIALS = yamlsrc.DEFAULT_MAX_TRIALS
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
 

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import spec
 from runner.errors import PluginError, SpecError
+from runner.yamlsrc import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
+    from runner import spec
     from runner.plugins import PluginHost
 
 
@@ -18,8 +19,8 @@ def add_spec_args(parser: argparse.ArgumentParser) -> None:
         "specs", nargs="+", type=Path, metavar="SPEC", help="experiment spec (YAML)"
     )
     parser.add_argument(
-        "--max-trials", type=int, default=spec.DEFAULT_MAX_TRIALS, metavar="N",
-        help=f"refuse matrices above N trials in all (default {spec.DEFAULT_MAX_TRIALS:,})",
+        "--max-trials", type=int, default=DEFAULT_MAX_TRIALS, metavar="N",
+        help=f"refuse matrices above N trials in all (default {DEFAULT_MAX_TRIALS:,})",
     )  # fmt: skip
 
 
@@ -43,6 +44,10 @@ def _count(least: int) -> Any:
 
 def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
     """Load the plugins that spec files name: they may define the models the specs use."""
+    if not paths:
+        return  # `runner list` without --spec: no spec, no validation machinery
+    from runner import spec
+
     for path in paths:
         for item, where in spec.spec_plugins(path):
             try:
@@ -53,6 +58,8 @@ def load_spec_plugins(paths: list[Path], host: PluginHost) -> None:
 
 def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Experiment]:
     """Load the plugins the specs name, then validate and expand the specs."""
+    from runner import spec
+
     load_spec_plugins(args.specs, host)
     experiments = spec.load_all(args.specs, host, args.max_trials)
     # --repeat/--warmup (run, show) override every spec: a quick smoke run of an example.

@@ -7,12 +7,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import environment, hookimpl
+from runner import hookimpl
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
-from runner.results import OK
-from runner.session import Session
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -60,7 +58,9 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, host: PluginHost) -> int:
-    from runner import baseline, store
+    from runner import baseline, environment, store
+    from runner.results import OK
+    from runner.session import Session
 
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
