@@ -16,6 +16,9 @@ from runner import checkout
 checkout.install(os.path.dirname(__file__))
 
 __version__ = "0.1.0"
+# The name on the package index (`runner` there is an unrelated project); the import
+# package and the command are `runner`.
+DISTRIBUTION = "concurrency-runner"
 
 hookimpl = pluggy.HookimplMarker("runner")
 """Marker for hook implementations: ``@runner.hookimpl``."""

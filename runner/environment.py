@@ -10,7 +10,9 @@ import sys
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("runner", "pluggy", "PyYAML", "pydantic", "gevent", "greenlet", "rich")
+from runner import __version__
+
+PACKAGES = ("pluggy", "PyYAML", "ruamel.yaml", "pydantic", "gevent", "greenlet", "rich")
 
 
 def capture() -> dict[str, Any]:
@@ -23,7 +25,8 @@ def capture() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "hostname": socket.gethostname(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        # runner by its own version: the installed distribution may be another checkout.
+        "packages": {"runner": __version__, **{name: _version(name) for name in PACKAGES}},
         "git_commit": _git_commit(),
     }
 

@@ -94,6 +94,8 @@ def loads(text: str, path: Path) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if problem.startswith("but ") and exc.context:  # "expected ..., but found ..."
+            problem = f"{exc.context}, {problem}"
         raise SpecError(f"{path}:{line}:{col}: invalid YAML: {problem}") from None
     except YAMLError as exc:
         raise SpecError(f"{path}:1:1: invalid YAML: {' '.join(str(exc).split())}") from None
