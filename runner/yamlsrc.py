@@ -18,6 +18,7 @@ from runner.errors import SpecError
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # values built, aliases included: bounds the billion-laughs attack
+MAX_DEPTH = 100  # levels of nesting: the composer recurses, as does the builder
 DEFAULT_MAX_TRIALS = 10_000  # trials a matrix may expand to, unless --max-trials
 
 Loc = tuple  # a key path: str keys and int indexes
@@ -99,6 +100,8 @@ def loads(text: str, path: Path) -> Source:
         raise SpecError(f"{path}:{line}:{col}: invalid YAML: {problem}") from None
     except YAMLError as exc:
         raise SpecError(f"{path}:1:1: invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # the composer's recursion ran out first: find where, by events
+        raise _too_deep(path, _deepest(yaml, text)) from None
     return Source(path, data, builder.marks, builder.value_marks)
 
 
@@ -118,6 +121,9 @@ class _Builder:
     def build(self, node: Any, loc: Loc) -> Any:
         from ruamel.yaml.nodes import MappingNode, SequenceNode
 
+        if len(loc) > MAX_DEPTH:
+            m = node.start_mark
+            raise _too_deep(self.path, (m.line, m.column))
         self.count += 1
         if self.count > MAX_NODES:
             raise self._fail(node, f"more than {MAX_NODES:,} values (aliases included); simplify")
@@ -186,3 +192,23 @@ class _Builder:
                 raise self._fail(source, f"{dotted(loc)}: `<<` merges mappings (or a list of them)")
             merged.update(self.build(source, loc))
         return merged
+
+
+def _too_deep(path: Path, mark: tuple[int, int]) -> SpecError:
+    line, col = mark
+    return SpecError(f"{path}:{line + 1}:{col + 1}: more than {MAX_DEPTH} levels of nesting")
+
+
+def _deepest(yaml: Any, text: str) -> tuple[int, int]:
+    """Where the nesting first goes past MAX_DEPTH (the parser does not recurse)."""
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH + 1:  # the top mapping is level 0 of the key path
+                return event.start_mark.line, event.start_mark.column
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return 0, 0

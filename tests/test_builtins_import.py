@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner.plugins import BUILTIN_MODELS, BUILTIN_PLUGINS
+from runner.modelcheck import check_model
+from runner.plugins import BUILTIN_MODELS, BUILTIN_PLUGINS, PluginConfig, build
 from runner.testing import RunnerCli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +93,14 @@ def test_list_validate_show_import_only_what_they_use(runner_cli: RunnerCli) -> 
     # A command that needs no model imports no model module, nor pydantic.
     mods = _imported(runner_cli, "history", "--help")
     assert not {m for m in mods if m in BUILTIN_MODELS or m.startswith("pydantic")}
+
+
+def test_built_in_models_pass_the_full_model_check() -> None:
+    """Start-up checks built-ins lightly (no schema build); here they get the full check."""
+    host = build(PluginConfig(autoload=False))
+    models = host.models()
+    assert {host.model_plugin(name) for name in models} == {
+        m.rsplit(".", 1)[-1] for m in BUILTIN_MODELS
+    }
+    for name, model in models.items():
+        check_model(model, host.model_plugin(name), deep=True)

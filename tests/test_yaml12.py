@@ -88,3 +88,12 @@ def test_bad_yaml_is_one_line_with_its_position(
     runner_cli: RunnerCli, text: str, error: str
 ) -> None:
     assert error in _error(runner_cli, text)
+
+
+@pytest.mark.parametrize("levels", [100, 5000])
+def test_deep_nesting_is_refused_where_it_goes_too_deep(runner_cli: RunnerCli, levels: int) -> None:
+    # 5,000 levels exhaust the composer's recursion; 100 reach the builder's own bound.
+    text = "model: pool\nparams: {a: " + "[" * levels + "]" * levels + "}\n"
+    assert _error(runner_cli, text) == "2:112: more than 100 levels of nesting"
+    text = "model: pool\nmatrix: {a: " + "[" * 90 + "]" * 90 + "}\n"
+    assert "levels of nesting" not in _error(runner_cli, text)
