@@ -84,7 +84,7 @@ class ProcessModel(Model):
     )  # fmt: skip
 
     def setup(self, params: ProcessParams, ctx: RunContext) -> None:
-        from plugins.mp.context import get_context
+        from .mp.context import get_context
 
         ctx.state["mp"] = get_context(params.start_method)
         ctx.state["procs"] = []
@@ -191,7 +191,7 @@ def _start(params: ProcessParams, mp: Any, ctx: RunContext, deadline: float) -> 
         data = _start_fresh(params, ctx, deadline)
         start_ns, join_ns, pids = sum(data["start_ns"]), sum(data["join_ns"]), data["pids"]
     else:
-        from plugins.tasks import noop_task
+        from .tasks import noop_task
 
         start_ns = join_ns = 0
         pids = []
@@ -300,7 +300,7 @@ def _daemon(
 
 
 def _target(name: str) -> Any:
-    from plugins.mp import targets
+    from .mp import targets
 
     return getattr(targets, name)
 

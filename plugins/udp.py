@@ -11,9 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from plugins.net.address import check_server
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
+
+from .net.address import check_server
 
 
 class UdpParams(Params):
@@ -83,12 +84,12 @@ class Udp(Model):
     )
 
     def setup(self, params: UdpParams, ctx: RunContext) -> None:
-        from plugins.net.address import parse_hostport
+        from .net.address import parse_hostport
 
         if params.server is not None:
             ctx.state["address"] = parse_hostport(params.server)
             return
-        from plugins.net.procs import ServerProcess, udp_server
+        from .net.procs import ServerProcess, udp_server
 
         server = ServerProcess("udp server", udp_server, rcvbuf=params.rcvbuf)
         ctx.state["server"] = server
@@ -97,8 +98,8 @@ class Udp(Model):
     def run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
         import time
 
-        from plugins.net import udpclient
-        from plugins.net.fanout import run_clients
+        from .net import udpclient
+        from .net.fanout import run_clients
 
         address = ctx.state["address"]
         deadline = time.monotonic() + ctx.timeout
@@ -143,7 +144,7 @@ class Udp(Model):
 
 def summarize(params: UdpParams, outcomes: list[Any]) -> dict[str, float]:
     """Add the clients' outcomes up into the model's metrics."""
-    from plugins.net.stats import latency_metrics
+    from .net.stats import latency_metrics
 
     sent = sum(o.sent for o in outcomes)
     received = sum(o.received for o in outcomes)

@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plugins.net import fileproto as proto
-from plugins.net.fanout import Env, run_clients
-from plugins.net.stats import percentile
 from runner.errors import ModelError
+
+from . import fileproto as proto
+from .fanout import Env, run_clients
+from .stats import percentile
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -118,7 +119,7 @@ def run_download(
     save_dir: Path | None,
 ) -> dict[str, float]:
     """Download every listed file once with ``clients`` clients; return the download metrics."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
     deadline = time.monotonic() + timeout
@@ -158,7 +159,7 @@ def summarize(
 
 def fetch_manifest(address: tuple[str, int], io_timeout: float) -> list[Entry]:
     """Ask a server for its file list (LIST); a server that answers otherwise is an error."""
-    from plugins.net.fileroot import Refused, check_name
+    from .fileroot import Refused, check_name
 
     where = f"{address[0]}:{address[1]}"
     try:
