@@ -88,7 +88,7 @@ class QueueModel(Model):
         q = backend.make_queue(params.maxsize)
         counters = backend.counters(params.producers + params.consumers)
         prod_jobs, cons_jobs = _jobs(params, rundir, deadline, backend.pause)
-        from plugins.mp.queue_workers import consume, produce
+        from .mp.queue_workers import consume, produce
 
         live = ctx.state["live"]
         consumers = [backend.start(consume, q, counters, job) for job in cons_jobs]
@@ -113,7 +113,7 @@ class QueueModel(Model):
 def _jobs(
     params: QueueParams, rundir: Path, deadline: int, pause: str
 ) -> tuple[list[Any], list[Any]]:
-    from plugins.mp.queue_workers import Job
+    from .mp.queue_workers import Job
 
     job = functools.partial(
         Job,
@@ -140,7 +140,7 @@ def _jobs(
 
 
 def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> dict[str, float]:
-    from plugins.mp.queue_workers import load
+    from .mp.queue_workers import load
 
     prods = [load(job.report) for job in prod_jobs]
     cons = [load(job.report) for job in cons_jobs]
@@ -172,7 +172,7 @@ def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> d
 
 
 def _backend(params: QueueParams) -> Any:
-    from plugins.mp import queue_backends
+    from .mp import queue_backends
 
     if params.kind in PROCESS_KINDS:
         return queue_backends.ProcessBackend(params.kind, params.start_method)

@@ -12,11 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from plugins.net import link
-from plugins.net.address import check_server
 from runner import hookimpl
 from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
+
+from .net import link
+from .net.address import check_server
 
 MAX_PROCESS_CLIENTS = 256
 MAX_GENERATED_BYTES = 4 << 30
@@ -158,9 +159,10 @@ class Tcp(Model):
     )
 
     def setup(self, params: TcpParams, ctx: RunContext) -> None:
-        from plugins.net.address import parse_hostport
-        from plugins.net.limits import raise_nofile
         from runner.affinity import pin
+
+        from .net.address import parse_hostport
+        from .net.limits import raise_nofile
 
         if link.Conditions.of(params).wanted:  # first: server and clients start inside it
             link.enter(link.Conditions.of(params))
@@ -173,7 +175,7 @@ class Tcp(Model):
             pin(params.client_cpus)
             ctx.state["address"] = address = parse_hostport(params.server)
             if params.workload == "download":
-                from plugins.net.download import fetch_manifest
+                from .net.download import fetch_manifest
 
                 ctx.state["manifest"] = fetch_manifest(address, params.io_timeout)
         if params.client == "gevent":  # importing it and starting its hub is set-up, not a run
@@ -183,8 +185,8 @@ class Tcp(Model):
             gevent.get_hub()
 
     def _start_server(self, params: TcpParams, ctx: RunContext) -> None:
-        from plugins.net import procs
-        from plugins.net.tcpserver import ServerStats
+        from .net import procs
+        from .net.tcpserver import ServerStats
 
         stats = ctx.state["stats"] = ServerStats()
         if params.workload == "echo":
@@ -229,7 +231,7 @@ class Tcp(Model):
         return metrics
 
     def _echo(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
-        from plugins.net.echoclient import run_echo
+        from .net.echoclient import run_echo
 
         stats = ctx.state.get("stats")
         if stats is not None:
@@ -252,7 +254,7 @@ class Tcp(Model):
     def _download(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
         import shutil
 
-        from plugins.net.download import run_download
+        from .net.download import run_download
 
         save_dir = None
         if params.save:

@@ -27,9 +27,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from plugins.tasks import cpu_task, sleep_task
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
+
+from .tasks import cpu_task, sleep_task
 
 
 class ThreadParams(Params):

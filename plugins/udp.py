@@ -18,11 +18,12 @@ from pydantic import (
     model_validator,
 )
 
-from plugins.net import link
-from plugins.net.address import check_server
 from runner import hookimpl
 from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
+
+from .net import link
+from .net.address import check_server
 
 
 def check_rate(value: Any, handler: ValidatorFunctionWrapHandler) -> int | str:
@@ -141,8 +142,9 @@ class Udp(Model):
     )
 
     def setup(self, params: UdpParams, ctx: RunContext) -> None:
-        from plugins.net.address import parse_hostport
         from runner.affinity import pin
+
+        from .net.address import parse_hostport
 
         if link.Conditions.of(params).wanted:  # first: the server must start inside it
             link.enter(link.Conditions.of(params))
@@ -150,7 +152,7 @@ class Udp(Model):
             ctx.state["address"] = parse_hostport(params.server)
             pin(params.client_cpus)
             return
-        from plugins.net.procs import ServerProcess, udp_server
+        from .net.procs import ServerProcess, udp_server
 
         server = ServerProcess("udp server", udp_server, cpus=params.server_cpus,
                                rcvbuf=params.rcvbuf)  # fmt: skip
@@ -171,8 +173,8 @@ class Udp(Model):
     def _run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
         import time
 
-        from plugins.net import udpclient
-        from plugins.net.fanout import run_clients
+        from .net import udpclient
+        from .net.fanout import run_clients
 
         address = ctx.state["address"]
         deadline = time.monotonic() + ctx.timeout

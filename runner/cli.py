@@ -57,8 +57,8 @@ def make_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
 
 
 # The order `runner --help` lists commands in: the everyday ones first, plugins' last.
-_COMMAND_ORDER = ("run", "validate", "show", "list", "schema", "history", "compare", "export",
-                  "report", "plot", "serve", "new-plugin")  # fmt: skip
+_COMMAND_ORDER = ("run", "validate", "show", "list", "schema", "init", "history", "compare",
+                  "export", "report", "plot", "serve", "new-plugin")  # fmt: skip
 
 
 def _order_commands(sub: argparse._SubParsersAction) -> None:

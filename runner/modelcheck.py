@@ -34,8 +34,11 @@ HOOKS = tuple(n for n in dir(hookspecs) if n.startswith("runner_"))
 _OWNERS: dict[int, str] = {}
 
 
-def check_model(model: Any, plugin: str) -> None:
-    """Raise PluginError if ``model`` lacks what the core needs."""
+def check_model(model: Any, plugin: str, deep: bool = True) -> None:
+    """Raise PluginError if ``model`` lacks what the core needs.
+
+    ``deep`` also builds the params schema and validates the defaults, the costly part.
+    """
     from pydantic import BaseModel
 
     if isinstance(model, type):
@@ -54,14 +57,15 @@ def check_model(model: Any, plugin: str) -> None:
         raise PluginError(
             f"{where}: `Params` must be a pydantic model class (subclass runner.Params)"
         )
-    try:
-        params.model_json_schema()
-    except Exception as exc:
-        raise PluginError(
-            f"{where}: params schema cannot be built: {_first_line(exc)}; give each field a "
-            "type specs can hold (bool, int, float, str, Literal[...], lists of those)"
-        ) from exc
-    _check_defaults(params, where)
+    if deep:
+        try:
+            params.model_json_schema()
+        except Exception as exc:
+            raise PluginError(
+                f"{where}: params schema cannot be built: {_first_line(exc)}; give each field "
+                "a type specs can hold (bool, int, float, str, Literal[...], lists of those)"
+            ) from exc
+        _check_defaults(params, where)
     _check_metrics_declared(getattr(model, "metrics", None), where)
     for method, args in (("run", 2), ("setup", 2), ("teardown", 2), ("prelude", 1)):
         _check_method(model, method, args, where)

@@ -131,8 +131,8 @@ class RunnerSpecs:
     def load(self, path: Path) -> list[Experiment]:
         """Load one spec file with the plugins it names, as ``runner run`` does."""
         from runner.commands.common import load_experiments
+        from runner.limits import DEFAULT_MAX_TRIALS
         from runner.plugins import PluginConfig, build
-        from runner.spec import DEFAULT_MAX_TRIALS
 
         if self.host is None:
             self.host = build(PluginConfig.from_args([]))

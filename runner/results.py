@@ -11,13 +11,19 @@ import enum
 import json
 import math
 import os
-import statistics
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from runner.stats import median_interval, relative_halfwidth
+
+
+def _statistics() -> Any:
+    # Imported when a summary is made: the commands that make none start without it.
+    import statistics
+
+    return statistics
+
 
 SCHEMA = "runner.results"
 SCHEMA_VERSION = 1
@@ -89,14 +95,14 @@ class Summary:
             except OverflowError:  # a spread wider than any float: said as infinite
                 return math.inf
 
-        median = back(statistics.median(scaled))
+        median = back(_statistics().median(scaled))
         ci = median_interval(floats)
         rel = relative_halfwidth(median, ci.low, ci.high)
         return cls(
             n=len(values),
             median=median,
-            mean=back(statistics.fmean(scaled)),
-            stdev=back(statistics.stdev(scaled)) if len(values) > 1 else 0.0,
+            mean=back(_statistics().fmean(scaled)),
+            stdev=back(_statistics().stdev(scaled)) if len(values) > 1 else 0.0,
             min=min(values),
             max=max(values),
             ci_low=ci.low,
@@ -243,6 +249,8 @@ class SessionResult:
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically: readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         # mkstemp makes the file 0600; a result file is for sharing, as the umask says.
@@ -270,6 +278,8 @@ def check_writable(path: Path, option: str = "-o") -> None:
     Tried for real (a temp file in the folder the file would go to), as permission bits
     do not tell a read-only mount, and root passes them all.
     """
+    import tempfile
+
     from runner.errors import UsageError
 
     if path.is_dir():

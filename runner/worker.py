@@ -34,13 +34,22 @@ from runner import messages as m
 
 # Started with -c rather than -m: a trial's spawn and forkserver children re-import the
 # parent's main module when it has a name, and should pay only for their own imports.
-_BOOT = "import sys; from runner.worker import main; sys.exit(main(sys.argv[1:]))"
+# -c puts the working folder first on the path; the worker's path starts instead with the
+# folder holding the caller's own runner package, then the caller's own first entry, so it
+# imports the same runner and sees the same modules as the command that started it.
+_BOOT = (
+    "import sys; sys.path[0:1] = {path!r}; "
+    "from runner.worker import main; sys.exit(main(sys.argv[1:]))"
+)
 PARENT_ENV = "RUNNER_WORKER_PARENT"  # the runner's pid, to tie the worker's life to it
 
 
 def command(*args: str) -> list[str]:
     """The command line that starts a worker."""
-    return [sys.executable, "-c", _BOOT, *args]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # In a worker, sys.path[0] is already root: the caller's entry is the next one.
+    first = [p for p in map(os.path.abspath, sys.path[:2]) if p != root][:1]
+    return [sys.executable, "-c", _BOOT.format(path=[root, *first]), *args]
 
 
 def _sender(fd: int) -> Any:

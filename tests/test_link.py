@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from plugins.net.link import netem_available
+from runner.builtins.net.link import netem_available
 
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 # An overrun receiver may also drop a control datagram (then sent again), which counts in

@@ -110,7 +110,7 @@ timeout: 120
 
 
 def delay(repeat: int) -> bool:
-    from plugins.net.link import missing
+    from runner.builtins.net.link import missing
 
     problem = missing(shaped=True)
     if problem:

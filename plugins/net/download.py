@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plugins.net import fileproto as proto
-from plugins.net.fanout import Env, run_clients
 from runner.errors import ModelError
 from runner.percentiles import percentile
+
+from . import fileproto as proto
+from .fanout import Env, run_clients
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -97,7 +98,7 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
 
 def download_job(env: Env, plan: Plan) -> list[Fetch]:
     """One client: fetch files from the shared list until it is exhausted."""
-    from plugins.net.slowclient import slow_sockmod
+    from .slowclient import slow_sockmod
 
     sockmod = slow_sockmod(env.sockmod, plan.rate_mib_s, plan.think_ms, env.sleep)
     done: list[Fetch] = []
@@ -125,7 +126,7 @@ def run_download(
     think_ms: float = 0.0,
 ) -> dict[str, float]:
     """Download every listed file once with ``clients`` clients; return the download metrics."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
     deadline = time.monotonic() + timeout
@@ -179,7 +180,7 @@ def summarize(
 
 def fetch_manifest(address: tuple[str, int], io_timeout: float) -> list[Entry]:
     """Ask a server for its file list (LIST); a server that answers otherwise is an error."""
-    from plugins.net.fileroot import Refused, check_name
+    from .fileroot import Refused, check_name
 
     where = f"{address[0]}:{address[1]}"
     try:

@@ -101,7 +101,7 @@ def _count(text: str) -> int:
 
 
 def serve(args: argparse.Namespace, host: PluginHost) -> int:
-    from plugins.net.address import format_hostport, is_loopback, parse_hostport
+    from .address import format_hostport, is_loopback, parse_hostport
 
     try:
         bind_host, bind_port = parse_hostport(args.bind)
@@ -152,7 +152,7 @@ def _stopper(duration: float) -> threading.Event:
 
 
 def _serve_udp(args: argparse.Namespace, host: str, port: int, started: float, fmt: Any) -> int:
-    from plugins.net.udpserver import UdpServer, udp_socket
+    from .udpserver import UdpServer, udp_socket
 
     sock = udp_socket(host, port, args.rcvbuf)
     server = UdpServer(sock)
@@ -179,8 +179,8 @@ def _serve_tcp(args: argparse.Namespace, host: str, port: int, started: float, f
     import shutil
     import tempfile
 
-    from plugins.net.limits import raise_nofile
-    from plugins.net.tcpserver import ServerStats, echo_handler, listen, serve_forever
+    from .limits import raise_nofile
+    from .tcpserver import ServerStats, echo_handler, listen, serve_forever
 
     raise_nofile(who="runner serve")
     stats = ServerStats()
@@ -227,8 +227,8 @@ def _tcp_summary(kind: str, s: dict[str, int], seconds: float) -> str:
 
 def _file_service(args: argparse.Namespace, scratch: Path | None) -> tuple[Any, str]:
     """The handler for tcp-files and its description: files under --root, or generated."""
-    from plugins.net.fileroot import FileRoot, generate_files
-    from plugins.net.fileserver import FileService
+    from .fileroot import FileRoot, generate_files
+    from .fileserver import FileService
 
     if not 1 <= args.chunk_size <= 16 << 20:
         raise UsageError("--chunk-size must be from 1 to 16777216")

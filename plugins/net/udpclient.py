@@ -15,9 +15,10 @@ import struct
 import time
 from typing import Any
 
-from plugins.net import udpproto as up
-from plugins.net.stats import Jitter
 from runner.errors import ModelError
+
+from . import udpproto as up
+from .stats import Jitter
 
 _SEQ_STAMP = struct.Struct(">IQ")  # the header's seq and timestamp fields, at offset 12
 _SEQ_OFFSET = 12
@@ -44,7 +45,7 @@ class UdpOutcome:
 
 def client_socket(address: tuple[str, int], rcvbuf: int, timeout: float) -> socket.socket:
     """A UDP socket connected to ``address``; ``timeout`` bounds any wait until reset."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_DGRAM)
     sock = socket.socket(family, socket.SOCK_DGRAM)

@@ -59,6 +59,8 @@ def load_spec_plugins(
 ) -> list[yamlsrc.Source]:
     """Load the plugins that spec files name (they may define the models the specs use),
     and return the files as read, so that nothing reads them twice."""
+    if not specs:
+        return []  # `runner list` without --spec: no spec, no validation machinery
     from runner import spec, yamlsrc  # pydantic: only for the commands that read specs
 
     sources = [s if isinstance(s, yamlsrc.Source) else yamlsrc.load(s) for s in specs]

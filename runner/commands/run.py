@@ -7,13 +7,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import environment, hookimpl, interrupts
+from runner import hookimpl
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
-from runner.execute import run_session
-from runner.results import OK, check_writable
-from runner.session import RunOptions, Session
+from runner.session import RunOptions
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -108,7 +106,10 @@ def _whole(text: str) -> int:
 
 
 def run(args: argparse.Namespace, host: PluginHost) -> int:
-    from runner import baseline, store
+    from runner import baseline, environment, interrupts, store
+    from runner.execute import run_session
+    from runner.results import OK, check_writable
+    from runner.session import Session
 
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")

@@ -44,7 +44,7 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(
-            "charts need matplotlib: pip install 'runner[report]' (or matplotlib>=3.8)"
+            "charts need matplotlib: pip install 'concurrency-runner[report]' (or matplotlib>=3.8)"
         ) from None
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import math
 import re
-import statistics
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +142,8 @@ class Point:
 
     @property
     def median(self) -> float:
+        import statistics  # here: `runner report`'s choices need this module, not it
+
         return statistics.median(self.values) if self.values else math.nan
 
     def band(self, kind: str) -> tuple[float, float]:
@@ -150,6 +151,8 @@ class Point:
         if not self.values or kind == "none":
             return self.median, self.median
         if kind == "iqr" and len(self.values) >= 2:
+            import statistics
+
             q1, _, q3 = statistics.quantiles(self.values, n=4, method="inclusive")
             return q1, q3
         return min(self.values), max(self.values)
