@@ -179,6 +179,7 @@ class Chart:
     series: list[Series]
     legend_title: str = ""
     band: str = "minmax"
+    key: bool = False  # a key metric's chart: shown first, the others folded
 
     @classmethod
     def of(
@@ -205,6 +206,8 @@ class Chart:
             return f"{self.experiment}: {self.metric} percentiles"
         if self.kind == "runs":
             return f"{self.experiment}: {self.metric} per run"
+        if self.kind == "distribution":
+            return f"{self.experiment}: {self.metric}, every run of each trial"
         return f"{self.experiment}: {self.metric} by {self.x}"
 
     @property
@@ -353,15 +356,82 @@ def percentile_chart(view: ExperimentView, pset: PercentileSet, band: str = "min
     )
 
 
+def trial_label(view: ExperimentView, ref: TrialRef) -> str:
+    """A trial as its swept params read (``threads=4 workload=cpu``), else its id."""
+    return " ".join(f"{p}={key(_param(ref, p))}" for p in view.swept()) or ref.trial.id
+
+
+def distribution_chart(view: ExperimentView, metric: str) -> Chart:
+    """Every measured run of each trial on one axis: a strip per trial, one series per
+    session, so the shape of the noise (outliers, two modes) shows, not just a band."""
+    series: dict[str, Series] = {}
+    labels: list[str] = []
+    for ref in view.trials():
+        values = _values(ref.trial, metric)
+        if not values and ref.trial.status == OK:
+            continue
+        label = trial_label(view, ref)
+        labels.append(label)
+        point = Point(label, values, ref.trial.status, ref.trial.id)
+        series.setdefault(ref.session, Series(ref.session, ref.session, [], "")).points.append(
+            point
+        )
+    return Chart.of(
+        "distribution",
+        view,
+        metric,
+        metric,
+        x="trial",
+        x_values=list(dict.fromkeys(labels)),
+        series=list(series.values()),
+        band="none",
+        key=True,
+    )
+
+
+def constant_value(view: ExperimentView, metric: str) -> float | None:
+    """The one value ``metric`` took in every measured run of every trial, or None when it
+    varies (a chart of it would be a flat line, or empty axes)."""
+    values = {v for ref in view.trials() for v in _values(ref.trial, metric)}
+    return values.pop() if len(values) == 1 else None
+
+
+def key_metrics(view: ExperimentView) -> list[str]:
+    """The metrics the model marks ``key`` that some run reported; without any, the first
+    four reported, as the terminal's table shows them."""
+    reported = view.reported()
+    marked = [m for m in reported if view.metrics.get(m, {}).get("key")]
+    return marked or reported[:4]
+
+
 def experiment_charts(view: ExperimentView, band: str = "minmax") -> list[Chart]:
-    """Every chart of an experiment: each reported metric against each swept param (or per
-    run when nothing is swept), then one percentile chart per percentile set."""
+    """The charts of an experiment's metrics that vary, key metrics first.
+
+    A key metric gets a chart against the first swept param (or per run when nothing is
+    swept) and the distribution of its runs; its charts against the other swept params, the
+    other metrics' charts and the percentile charts follow, unmarked (folded in a report).
+    A metric with one value in every run gets no chart: :func:`constant_value` lists it.
+    """
     swept = view.swept()
-    charts: list[Chart] = []
-    for metric in view.reported():
-        if swept:
-            charts.extend(sweep_chart(view, metric, x, band=band) for x in swept)
-        else:
-            charts.append(runs_chart(view, metric, band))
-    charts.extend(percentile_chart(view, s, band) for s in percentile_sets(view.reported()))
-    return charts
+    keys = key_metrics(view)
+    varying = [m for m in view.reported() if constant_value(view, m) is None]
+
+    def sweeps(metric: str) -> list[Chart]:
+        if not swept:
+            return [runs_chart(view, metric, band)]
+        return [sweep_chart(view, metric, x, band=band) for x in swept]
+
+    first: list[Chart] = []
+    rest: list[Chart] = []
+    for metric in (m for m in varying if m in keys):
+        charts = sweeps(metric)
+        charts[0].key = True
+        first += [charts[0], distribution_chart(view, metric)]
+        rest += charts[1:]
+    for metric in (m for m in varying if m not in keys):
+        rest += sweeps(metric)
+    for pset in percentile_sets(varying):
+        chart = percentile_chart(view, pset, band)
+        chart.key = any(m in keys for m in pset.points.values())
+        (first if chart.key else rest).append(chart)
+    return first + rest
