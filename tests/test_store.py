@@ -217,6 +217,8 @@ def test_bad_database_files_are_one_line_errors(runner_cli, damage, message):
         assert res.stderr.startswith("runner: error: .runner/results.db: "), res.stderr
         assert message in res.stderr
         assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        # Only `runner run` has --no-db: no other command suggests it.
+        assert "--no-db" not in res.stderr or args[0] == "run", res.stderr
 
 
 def test_migrations_run_in_order_and_keep_data(tmp_path, monkeypatch):
