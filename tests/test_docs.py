@@ -109,8 +109,7 @@ def test_console_output_has_the_shape_runner_prints(block, tmp_path):
     for command, expected in block.commands():
         argv = command_argv(command, ["runner"])
         if "tty" in block.words:
-            env = {k: v for k, v in cli.env.items() if k != "NO_COLOR"}
-            out = "\n".join(screen_lines(run_in_terminal(cli, *argv[1:], env=env, cols=80)))
+            out = "\n".join(screen_lines(run_in_terminal(cli, *argv[1:], cols=80)))
         else:
             stdout_only = argv[-1] == "2>/dev/null"
             argv = argv[:-1] if stdout_only else argv
@@ -138,4 +137,3 @@ def test_illustrative_marks_are_not_left_dangling():
             if line.strip() == "<!-- illustrative -->":
                 after = next((ln for ln in lines[i + 1 :] if ln.strip()), "")
                 assert after.startswith("```"), f"{page.relative_to(ROOT)}:{i + 1}"
-

@@ -154,10 +154,24 @@ warmup: 0
 
 
 def screen_lines(out: str) -> list[str]:
-    """The lines left on the screen: redraws (carriage returns) and styles removed."""
-    lines = []
-    for line in ANSI.sub("", out).replace("\r\n", "\n").split("\n"):
-        lines.append(line.rsplit("\r", 1)[-1])
+    """The lines left on the screen once the output has been drawn: a little terminal that
+    knows carriage returns, cursor up and erasing a line, as rich's transient bar uses."""
+    lines, row, col = [""], 0, 0
+    for token in re.split(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)", out):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif token.startswith("\x1b["):
+            if token.endswith("A"):
+                row = max(0, row - int(token[2:-1] or 1))
+            elif token in ("\x1b[2K", "\x1b[K"):
+                lines[row] = lines[row][:col] if token == "\x1b[K" else ""
+        elif token:
+            text = lines[row].ljust(col)
+            lines[row] = text[:col] + token + text[col + len(token) :]
+            col += len(token)
     return lines
 
 
