@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ILLUSTRATIVE = "<!-- illustrative -->"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```$", re.M | re.S)
 
 
@@ -106,3 +107,18 @@ def run_console_check(command: str, expected: str, cwd: Path, env: dict, runner:
         check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.stdout + proc.stderr == expected, f"$ {command}\n{proc.stdout}{proc.stderr}"
+
+
+NUMBER = re.compile(r"[-+]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?")
+RULES = re.compile(r"[\s│┃┏┓┗┛┡┩┣┫━─┳╇┴└┘┬┼┌┐├┤╋|]+")
+
+
+def shape(text: str) -> list[list[str]]:
+    """Text without what a measurement changes: numbers, column widths and rules."""
+    lines = []
+    for line in _ANSI.sub("", text).splitlines():
+        words = [w for w in RULES.split(NUMBER.sub("N", line)) if w]
+        words = [re.sub(r"-{2,}", "--", w) for w in words]
+        if words:
+            lines.append(words)
+    return lines

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from docblocks import console_checks, doc_files, run_console_check
+from docblocks import command_argv, console_checks, doc_files, run_console_check, shape
 from pydantic import ValidationError
+from test_terminal import run_in_terminal, screen_lines
 
 from runner.testing import RunnerCli, TrialFailed, run_trial
 
@@ -38,9 +39,13 @@ def test_the_walkthrough_has_its_files_and_checks() -> None:
     assert {"runner_pipe/plugin.py", "setup.cfg", "experiments/pipe.yaml"} <= set(files)
     assert "runner.plugins =\n    pipe = runner_pipe.plugin" in files["setup.cfg"]
     assert [c for c, _ in console_checks(DOC)] == [
+        "runner new-plugin relay",
         "runner list pipe",
         "runner validate bad.yaml",
         "runner validate bad_bounds.yaml",
+    ]
+    assert [c for c, _ in console_checks(DOC, "check-shape")] == [
+        "runner run experiments/pipe.yaml"
     ]
 
 
@@ -59,6 +64,10 @@ def test_the_walkthrough_plugin_runs_from_its_folder(tmp_path: Path) -> None:
         # Loaded with -p, the plugin is named by its module, not by its entry point.
         expected = output.replace("[plugin pipe]", "[plugin runner_pipe.plugin]")
         run_console_check(command, expected, folder, cli.env, runner)
+    for command, expected in console_checks(DOC, "check-shape"):  # measured: on a terminal
+        argv = command_argv(command, ["runner", "-p", "runner_pipe.plugin"])
+        out = "\n".join(screen_lines(run_in_terminal(cli, *argv[1:], cols=80)))
+        assert shape(out) == shape(expected), f"$ {command}\n{out}"
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "runner.testing", "tests"],
         check=False, cwd=folder, env=cli.env, capture_output=True, text=True, timeout=300,
