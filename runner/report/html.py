@@ -16,19 +16,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from runner import __version__
+from runner.report.chartset import constant_value, experiment_charts, key_metrics
 from runner.report.comparison import comparison_html, mark_regressions
 from runner.report.markup import Td, esc, table
 from runner.report.series import (
     Chart,
     ExperimentView,
-    constant_value,
     direction,
-    experiment_charts,
     experiment_views,
     key,
-    key_metrics,
     ordered_values,
 )
+from runner.report.style import CSS
+from runner.report.svg import SvgInliner
 from runner.report.terminal import format_number
 from runner.results import OK
 
@@ -37,51 +37,6 @@ if TYPE_CHECKING:
     from runner.report.sessions import LoadedSession
     from runner.results import Summary, TrialResult
 
-CSS = """
-:root { --fg: #1d2433; --muted: #5f6b7a; --line: #d8dde5; --bg2: #f5f7fa;
-        --bad: #c62828; --good: #2e7d32; --warn: #8a5a00; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       color: var(--fg); margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 1400px; }
-h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
-h2 { font-size: 1.3rem; margin: 2.5rem 0 .3rem; padding-top: .8rem;
-     border-top: 2px solid var(--line); }
-h3 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; }
-.muted, .note { color: var(--muted); }
-code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-            font-size: 12.5px; }
-pre { background: var(--bg2); padding: .7rem 1rem; border-radius: 6px; overflow-x: auto; }
-nav ul { columns: 3 16rem; padding-left: 1.2rem; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; margin: .4rem 0 1rem; }
-th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left;
-         vertical-align: top; }
-th { background: var(--bg2); font-weight: 600; white-space: nowrap; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td .spread { display: block; color: var(--muted); font-size: 11.5px; }
-tr.differs td { background: #fff6e0; }
-tr.notok td { background: #fdecec; }
-tr.detail td { background: #fff8f8; font-size: 12.5px; }
-td.regression { outline: 2px solid var(--bad); outline-offset: -2px; }
-.badge { display: inline-block; padding: 0 .45rem; border-radius: 9px; font-size: 12px;
-         font-weight: 600; background: var(--bg2); }
-.badge.ok, .badge.good { background: #e3f4e4; color: var(--good); }
-.badge.bad { background: #fde2e2; color: var(--bad); }
-.badge.warn { background: #fff1d6; color: var(--warn); }
-.verdict.bad { color: var(--bad); font-weight: 600; }
-.verdict.good { color: var(--good); font-weight: 600; }
-.verdict a { color: inherit; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr));
-          gap: 1rem; }
-figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .4rem; }
-figure.chart svg { width: 100%; height: auto; display: block; }
-figure.chart svg text { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; }
-figcaption { font-size: 12px; color: var(--muted); padding: .2rem .3rem 0; }
-details summary { cursor: pointer; color: var(--muted); }
-details.more > summary { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
-ul.constant { columns: 2 22rem; padding-left: 1.2rem; }
-@media print { h2 { break-before: page; } figure.chart { break-inside: avoid; } }
-"""
 
 STATUS_CLASS = {"ok": "ok", "failed": "bad", "timeout": "warn", "crashed": "bad", "error": "bad"}
 ENV_ROWS = (
@@ -437,61 +392,3 @@ def _figure(chart: Chart, inliner: SvgInliner) -> str:
         caption += f" Not ok: {esc(listed)}."
     attrs = f'data-kind="{chart.kind}" data-metric="{esc(chart.metric)}" data-x="{esc(chart.x)}"'
     return f'<figure class="chart" {attrs}>{svg}<figcaption>{caption}</figcaption></figure>'
-
-
-_XML_PROLOGUE = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>", re.S)
-_ID = re.compile(r'\sid="([^"]+)"')
-_REF = re.compile(r'(href="#|url\(#)([^")]+)')
-_FONT = re.compile(r"font-family: [^;\"]*;? ?")  # one rule in the page's CSS instead
-_COORDS = re.compile(r'\b(d|x|y|transform|points)="([^"]*)"')
-_DIGITS = re.compile(r"(\d+\.\d)\d+")
-_PATTERN = re.compile(r'<pattern id="([^"]+)".*?</pattern>', re.S)
-
-
-class SvgInliner:
-    """Makes matplotlib's SVG files fit to sit in one page, and small.
-
-    Ids are prefixed per chart so charts never share one, except hatch patterns: those
-    are named by a hash of what they draw, so each is kept once for the whole page (a
-    bar chart per session would otherwise carry a copy of the same pattern each).  Ids
-    nothing refers to, the font list on every text, and coordinates finer than a tenth of
-    a point are dropped.
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.patterns: set[str] = set()
-
-    def inline(self, svg: str, title: str) -> str:
-        self.count += 1
-        prefix = f"c{self.count}"
-        svg = _XML_PROLOGUE.sub("", svg).strip()
-        svg = _PATTERN.sub(self._pattern, svg)
-        referred = {m[2] for m in _REF.finditer(svg)}
-
-        def rename(m: re.Match[str]) -> str:
-            name = m[1]
-            if name not in referred:
-                return ""
-            return f' id="{name}"' if name in self.patterns else f' id="{prefix}-{name}"'
-
-        svg = _ID.sub(rename, svg)
-        svg = _REF.sub(lambda m: m[0] if m[2] in self.patterns else f"{m[1]}{prefix}-{m[2]}", svg)
-        svg = _FONT.sub("", svg)
-        svg = _COORDS.sub(_coords, svg)
-        svg = re.sub(r">\s+<", "><", svg)
-        return svg.replace("<svg ", f'<svg role="img" aria-label="{esc(title)}" ', 1)
-
-    def _pattern(self, m: re.Match[str]) -> str:
-        if m[1] in self.patterns:
-            return ""
-        self.patterns.add(m[1])
-        return m[0]
-
-
-def _coords(m: re.Match[str]) -> str:
-    """An attribute of coordinates on one line, to a tenth of a point."""
-    return f'{m[1]}="{" ".join(_DIGITS.sub(_TENTHS, m[2]).split())}"'
-
-
-_TENTHS = r"\1"
