@@ -66,6 +66,8 @@ class Store:
         import sqlite3
 
         self.path = path
+        # Only `runner run` opens a store to write it, and only it has --no-db to skip it.
+        self.way_out = "pass --db PATH or --no-db" if create else "pass --db PATH"
         if not create and not path.exists():
             raise StoreError(f"{path}: no results store here (run `runner run` first or pass --db)")
         try:
@@ -102,7 +104,7 @@ class Store:
             if "not a database" in text or "malformed" in text or "encrypted" in text:
                 raise StoreError(
                     f"{self.path}: not a readable results store ({text}); move it away, "
-                    "or pass --db PATH or --no-db"
+                    f"or {self.way_out}"
                 ) from None
             raise StoreError(f"{self.path}: results store error: {text}") from None
 
@@ -130,7 +132,7 @@ class Store:
             if app_id != APPLICATION_ID and (tables or app_id):
                 raise StoreError(
                     f"{self.path}: a SQLite database, but not a runner results store "
-                    f"(tables: {', '.join(tables[:5]) or 'none'}); pass --db PATH or --no-db"
+                    f"(tables: {', '.join(tables[:5]) or 'none'}); {self.way_out}"
                 )
             if version > SCHEMA_VERSION:
                 raise StoreError(

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_writing_plugins import console_checks, run_console_check, write_doc_package
+from docblocks import console_checks, run_console_check
+from test_writing_plugins import write_doc_package
 
 from runner.testing import RunnerCli
 
@@ -52,7 +53,7 @@ def test_new_plugin_writes_a_package(runner_cli: RunnerCli) -> None:
         *(f"  runner-relay/{f}" for f in FILES),
     ]
     # docs/writing-plugins.md opens with this very command and its output.
-    assert f"```console\n$ runner new-plugin relay\n{res.stdout}```\n" in DOC.read_text()
+    assert f"```console check\n$ runner new-plugin relay\n{res.stdout}```\n" in DOC.read_text()
     setup = (folder / "setup.cfg").read_text()
     assert "name = runner-relay\n" in setup
     assert "runner.plugins =\n    relay = runner_relay.plugin\n" in setup
@@ -217,7 +218,9 @@ def test_a_scaffolded_plugin_installs_lists_runs_and_passes_its_tests(tmp_path: 
     assert "3 passed" in _run([venv / "bin" / "python", "-m", "pytest", "-q"], relay, env).stdout
 
     # The walkthrough's checked commands, as the page shows them, then its spec and test.
-    for command, expected in console_checks():
+    for command, expected in console_checks(DOC):
+        if command.startswith("runner new-plugin"):
+            continue  # made above; `relay` is installed now, so a second one is refused
         run_console_check(command, expected, pipe, env, [runner])
     _run([runner, "run", "experiments/pipe.yaml", "-q", "--no-db"], pipe, env)
     assert "1 passed" in _run([venv / "bin" / "python", "-m", "pytest", "-q"], pipe, env).stdout

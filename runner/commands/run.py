@@ -29,7 +29,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     add_spec_args(p)
     add_run_count_args(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help="write results as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="errors only: a line per bad trial")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     p.add_argument("--executor", help=f"where trials run (default: {RunOptions.executor})")
     p.add_argument(
