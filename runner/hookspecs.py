@@ -116,9 +116,11 @@ def runner_session_finish(session: Session, result: SessionResult) -> None:
 def runner_make_executor(name: str, session: Session) -> Any:
     """Return an executor for ``name`` (``--executor``), or None if it is not yours.
 
-    Called once per session, after ``runner_session_start``; the first non-None answer
-    is used.  An executor is a context manager whose ``run_trial(trial, on_run)`` runs one
-    trial to its end, calls ``on_run(record)`` as each run finishes, and returns its
+    Called once per session, just before ``runner_session_start``, so that an unknown
+    name stops the session before anything is recorded; the first non-None answer is
+    used, and it should start nothing before its first trial.  An executor is a context
+    manager whose ``run_trial(trial, on_run)`` runs one trial to its end, calls
+    ``on_run(record)`` as each run finishes, and returns its
     ``TrialResult`` without raising for what the trial did (``runner.executors.local``).
 
     :param name: the executor asked for, e.g. ``local``.

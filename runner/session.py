@@ -50,8 +50,9 @@ class Session:
         host = self.host
         done: dict[str, list[TrialResult]] = {e.name: [] for e in self.experiments}
         interrupted = False
-        host.session_start(self)
+        # The executor first: an unknown one is refused before anything is recorded.
         executor = host.make_executor(self.options.get("executor", "local"), self)
+        host.session_start(self)
         try:
             with executor:
                 for exp in self.experiments:
