@@ -94,8 +94,8 @@ def test_every_hook_is_called(runner_cli) -> None:
     trial = ["runner_trial_start", *["runner_run_done"] * 3, "runner_trial_done"]
     assert order == [
         "runner_register_commands",
-        "runner_session_start",
         "runner_make_executor",
+        "runner_session_start",
         *trial,
         *trial,
         "runner_session_finish",

@@ -129,6 +129,7 @@ def test_a_spec_nested_100000_deep_is_one_line(launch):
     one_line_error(code, err, str(spec))
 
 
+@pytest.mark.slow
 def test_six_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     opener = (
         "import sys; from pathlib import Path; from runner.store import Store\n"
@@ -137,7 +138,7 @@ def test_six_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     failures = []
-    for round_ in range(10):
+    for round_ in range(40):  # 240 opens: the old race failed 7-16 of them
         db = tmp_path / f"round{round_}" / "results.db"
         procs = [
             subprocess.Popen([sys.executable, "-c", opener, str(db)], env=env, text=True,
@@ -177,3 +178,20 @@ def test_a_result_file_that_cannot_be_written_at_the_end_is_one_line(launch):
     spec = launch.spec(QUICK)
     code, err = launch.run("run", spec, "-o", launch.out, "--no-db", "-q", preexec_fn=_small_files)
     one_line_error(code, err, str(launch.out), "File too large", "not stored")
+
+
+def _store_fills_up() -> None:
+    # Each trial's commit adds several 4 KiB pages to the store's log; the JSON of twelve
+    # quick trials is about 11 KiB.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (120 << 10, 120 << 10))
+
+
+def test_a_store_that_fills_up_mid_session_warns_once_and_the_json_holds_every_trial(launch):
+    spec = launch.spec(QUICK + "matrix: {odd: [a, b, c, d, e, f, g, h, i, j, k, l]}\n")
+    code, err = launch.run("run", spec, "-o", launch.out, "--db", launch.db, "-q",
+                           preexec_fn=_store_fills_up)  # fmt: skip
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("runner: warning: "), err
+    assert str(launch.db) in lines[0] and str(launch.out) in lines[0]
+    assert len(launch.results()["experiments"][0]["trials"]) == 12

@@ -137,9 +137,6 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
         environment=environment.capture(),
         argv=sys.argv[1:],
     )
-    # Made once here only to refuse an unknown name now; executors start nothing until
-    # their first trial.
-    host.make_executor(options.executor, session)
     if args.resume:
         store.resume(session, args.resume, db)
         if not args.quiet:
