@@ -88,7 +88,7 @@ def _cpuinfo_mhz() -> list[int] | None:
     return found or None
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the others: a store that cannot open fails first, alone
 def runner_session_start(session: Session) -> None:
     reason = busy(session.environment.get("state_start") or {}, os.cpu_count() or 1)
     if reason and not session.options.get("quiet"):
