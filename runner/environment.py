@@ -64,10 +64,18 @@ def machine_state() -> dict[str, Any]:
     return state
 
 
+BUSY_LOAD = 0.5  # 1-minute load per CPU above which a session warns (RUNNER_BUSY_LOAD)
+
+
 def busy(state: dict[str, Any], cpus: int) -> str | None:
-    """Why the machine is too busy to measure well, or None: load above half the CPUs."""
+    """Why the machine is too busy to measure well, or None: a load above BUSY_LOAD per
+    CPU (the environment variable RUNNER_BUSY_LOAD sets another; ``inf``: never)."""
+    try:
+        per_cpu = float(os.environ.get("RUNNER_BUSY_LOAD", BUSY_LOAD))
+    except ValueError:
+        per_cpu = BUSY_LOAD
     load = (state.get("load") or [0.0])[0]
-    if load <= cpus / 2:
+    if load <= cpus * per_cpu:
         return None
     others = state.get("runnable")
     ready = f", {others} other processes ready to run" if others is not None else ""
@@ -91,7 +99,7 @@ def _cpuinfo_mhz() -> list[int] | None:
     return found or None
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the others: a store that cannot open fails first, alone
 def runner_session_start(session: Session) -> None:
     reason = busy(session.environment.get("state_start") or {}, os.cpu_count() or 1)
     if reason and not session.options.get("quiet"):

@@ -157,3 +157,19 @@ def test_interleave_runs_the_repeats_in_rounds(runner_cli):
     # The store holds the merged trials, as the result file does.
     stored = runner_cli.run("compare", "latest", "results1.json", "--format", "json")
     assert {(c["base_n"], c["new_n"]) for c in json.loads(stored.stdout)["changes"]} == {(3, 3)}
+
+
+def test_the_machine_state_is_recorded_and_a_busy_machine_said_once(runner_cli):
+    runner_cli.env["RUNNER_BUSY_LOAD"] = "0"  # any load is too much: the warning shows
+    res = runner_cli.run_spec(seeded_spec(1, repeat=1), "--no-db")
+    assert res.code == 0, res.stderr
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("warning: the machine")]
+    assert len(warnings) == 1, res.stderr
+    assert "close other work, or pin trials with --affinity" in warnings[0]
+    env = res.results["environment"]
+    for key in ("state_start", "state_end"):
+        state = env[key]
+        assert len(state["load"]) == 3 and state["runnable"] >= 0
+        assert set(state) == {"load", "runnable", "governor", "cpu_mhz"}
+    quiet = runner_cli.run_spec(seeded_spec(1, repeat=1), "--no-db", "-q")
+    assert "warning" not in quiet.stderr
