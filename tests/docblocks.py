@@ -114,11 +114,21 @@ RULES = re.compile(r"[\s│┃┏┓┗┛┡┩┣┫━─┳╇┴└┘┬�
 
 
 def shape(text: str) -> list[list[str]]:
-    """Text without what a measurement changes: numbers, column widths and rules."""
+    """Text without what a measurement changes: numbers, column widths and rules, and
+    whether a noisy run marked a median unstable (the `!` and the hint it brings)."""
+    from runner.report.terminal import UNSTABLE_HINT
+
     lines = []
+    in_hint = False
     for line in _ANSI.sub("", text).splitlines():
+        bare = line.strip(" │┃")
+        in_hint = bare.startswith("! unstable:") or (
+            in_hint and bool(bare) and bare in UNSTABLE_HINT
+        )
+        if in_hint:
+            continue
         words = [w for w in RULES.split(NUMBER.sub("N", line)) if w]
-        words = [re.sub(r"-{2,}", "--", w) for w in words]
+        words = [re.sub(r"-{2,}", "--", w).removesuffix("!") for w in words]
         if words:
             lines.append(words)
     return lines
