@@ -38,9 +38,9 @@ class RunTrial:
     trial: dict[str, Any]  # Trial.to_json()
     stderr: str
     tmpdir: str
-    prelude: list[str]
     plugins: dict[str, Any]
     max_memory: int | None = None
+    prelude: list[str] = dataclasses.field(default_factory=list)  # set by the worker
 
 
 # -- events (worker -> executor) ---------------------------------------------------------

@@ -131,11 +131,12 @@ def serve() -> int:
         send(m.Ready(os.getpid()))
         while (line := lines.next()) is not None:
             current = m.decode_as(line, m.RunTrial)
+            params = _prepare(host, current)
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child never returns
-                _child(current, host, channel)
+                _child(current, host, channel, params)
             send(m.Started(pid))
             status = _wait(pid, lines)
             # Whatever the trial started goes with it: its group, then every descendant
@@ -187,7 +188,23 @@ def _build_host(config: dict[str, Any]) -> Any:
     return host
 
 
-def _child(request: m.RunTrial, host: Any, channel: int) -> None:
+def _prepare(host: Any, request: m.RunTrial) -> Any:
+    """The trial's params, built here once before the fork (so the validator is built
+    once per worker, not per trial), and the prelude its model asks for.
+
+    The params were validated when the spec was loaded; on the unlikely failure here the
+    child validates again and reports the error as the trial's.
+    """
+    try:
+        model = host.models()[request.trial["model"]]
+        params = model.Params.model_validate(request.trial["params"], strict=False)
+        request.prelude = list(model.prelude(params))
+    except Exception:
+        return None
+    return params
+
+
+def _child(request: m.RunTrial, host: Any, channel: int, params: Any) -> None:
     code = 1
     try:
         os.setsid()
@@ -204,7 +221,7 @@ def _child(request: m.RunTrial, host: Any, channel: int) -> None:
         if request.prelude:
             os.set_inheritable(channel, True)
             os.execv(sys.executable, command("--exec", str(channel), m.encode(request).decode()))
-        code = run_trial(request, host, _sender(channel))
+        code = run_trial(request, host, _sender(channel), params)
     except BaseException:
         import traceback
 
@@ -227,9 +244,11 @@ def _redirect(path: str) -> None:
     os.close(null)
 
 
-def run_trial(request: m.RunTrial, host: Any, send: Any) -> int:
-    """Run setup, warmup and measured runs, teardown; report each run on ``send``."""
-    import json
+def run_trial(request: m.RunTrial, host: Any, send: Any, params: Any = None) -> int:
+    """Run setup, warmup and measured runs, teardown; report each run on ``send``.
+
+    ``params`` are the trial's, built by the worker; None builds them here.
+    """
     import resource
     import traceback
     from pathlib import Path
@@ -240,7 +259,8 @@ def run_trial(request: m.RunTrial, host: Any, send: Any) -> int:
 
     trial = request.trial
     model = host.models()[trial["model"]]
-    params = model.Params.model_validate_json(json.dumps(trial["params"]))
+    if params is None:
+        params = model.Params.model_validate(trial["params"], strict=False)
     tmpdir = Path(request.tmpdir)
     ctx = RunContext(trial["id"], tmpdir, trial["timeout"], trial["repeat"], trial["warmup"])
     failure: str | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import selectors
 import shutil
@@ -175,8 +174,6 @@ class LocalExecutor:
         """
         if self.worker is None:
             self.worker = _Worker(dataclasses.asdict(self.host.config))
-        model = self.host.models()[trial.model]
-        params = model.Params.model_validate_json(json.dumps(trial.params))
         tmpdir = tempfile.mkdtemp(prefix="runner-trial-")
         fd, stderr_path = tempfile.mkstemp(prefix="runner-stderr-")
         os.close(fd)
@@ -184,8 +181,8 @@ class LocalExecutor:
         start = time.monotonic()
         try:
             self.worker.send(m.RunTrial(
-                trial.to_json(), stderr_path, tmpdir, list(model.prelude(params)),
-                dataclasses.asdict(self.host.config), trial.max_memory,
+                trial.to_json(), stderr_path, tmpdir, dataclasses.asdict(self.host.config),
+                trial.max_memory,
             ))  # fmt: skip
             self._follow(trial, result, on_run)
         except BaseException:
