@@ -22,6 +22,8 @@ from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 from runner.percentiles import percentile
 
+GRACE_S = 2.0  # past the run's timeout, before the model's own deadline
+
 PROCESS_KINDS = ("mp_queue", "mp_simple_queue", "manager_queue")
 
 
@@ -84,7 +86,9 @@ class QueueModel(Model):
         backend = ctx.state["backend"]
         rundir = ctx.tmpdir / f"run{ctx.run_index}{'w' if ctx.is_warmup else ''}"
         rundir.mkdir()
-        deadline = time.perf_counter_ns() + int(ctx.timeout * 1e9)
+        # The run's timeout is the executor's to enforce (it kills the trial, status
+        # timeout); this later deadline only stops loops left running should it not.
+        deadline = time.perf_counter_ns() + int((ctx.timeout + GRACE_S) * 1e9)
         q = backend.make_queue(params.maxsize)
         counters = backend.counters(params.producers + params.consumers)
         prod_jobs, cons_jobs = _jobs(params, rundir, deadline, backend.pause)
