@@ -59,6 +59,10 @@ def read_result_file(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(
+            f"{path}: nested too deeply to be a result file (write one with `runner run -o`)"
+        ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"{path}: not a runner result file (write one with `runner run -o`)")
     version = data.get("schema_version")
@@ -67,7 +71,33 @@ def read_result_file(path: Path) -> dict[str, Any]:
             f"{path}: result schema version {version!r} is newer than this runner reads "
             f"({SCHEMA_VERSION}); upgrade runner"
         )
+    _check_body(path, data)
     return data
+
+
+def _check_body(path: Path, data: dict[str, Any]) -> None:
+    """A runner header over a body its readers would trip on is refused here, by name."""
+    import numbers
+
+    from runner.results import SessionResult
+
+    try:
+        result = SessionResult.from_json(data)
+        for trial in result.trials():
+            for name, summary in trial.summary.items():
+                for field, value in vars(summary).items():
+                    if field == "unstable":
+                        if not isinstance(value, bool):
+                            raise ValueError(f"trial {trial.id!r}: summary of {name!r}: "
+                                             "unstable is not true or false")  # fmt: skip
+                    elif value is None and field.startswith("ci_"):
+                        continue  # no interval: too few runs, or a file from before them
+                    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+                        raise ValueError(f"trial {trial.id!r}: summary of {name!r}: {field} is "
+                                         f"{type(value).__name__}, not a number")  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UsageError(f"{path}: malformed result file: {what}") from None
 
 
 # -- the gate of `runner run --baseline` -------------------------------------------------

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from runner.results import SessionResult
     from runner.session import Session
 
-PACKAGES = ("runner", "pluggy", "PyYAML", "pydantic", "gevent", "greenlet", "rich")
+from runner import __version__
+
+PACKAGES = ("pluggy", "PyYAML", "ruamel.yaml", "pydantic", "gevent", "greenlet", "rich")
 
 
 def capture() -> dict[str, Any]:
@@ -36,7 +38,8 @@ def capture() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "hostname": socket.gethostname(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        # runner by its own version: the installed distribution may be another checkout.
+        "packages": {"runner": __version__, **{name: _version(name) for name in PACKAGES}},
         "git_commit": _git_commit(),
         "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "state_start": machine_state(),

@@ -56,10 +56,12 @@ class SessionLoop:
         return self.finish(interrupted)
 
     def start(self) -> None:
-        """Start the session: its hooks, then the executor."""
+        """Start the session: the executor is made, the session's hooks run, and the
+        executor is entered."""
         session = self.session
-        session.host.session_start(session)
+        # The executor first: an unknown one is refused before anything is recorded.
         executor = session.host.make_executor(session.options.executor, session)
+        session.host.session_start(session)
         self._executor = self._stack.enter_context(executor)
 
     def run_trial(self, trial: Trial) -> TrialResult:

@@ -137,8 +137,9 @@ class Executor(Protocol):
 def runner_make_executor(name: str, session: Session) -> Executor | None:
     """Return an :class:`Executor` for ``name`` (``--executor``), or None if it is not yours.
 
-    Called once per session, after ``runner_session_start``; the first non-None answer
-    is used.
+    Called once per session, just before ``runner_session_start``, so that an unknown
+    name stops the session before anything is recorded; the first non-None answer is
+    used, and it should start nothing before its first trial.
 
     :param name: the executor asked for, e.g. ``local``.
     :param session: the session it will run.

@@ -28,8 +28,15 @@ class Params(BaseModel):
     ``runner list`` and ``runner schema`` show them.
     """
 
+    # defer_build: the validator is built when a spec first uses the model, not when its
+    # module is imported (`runner list` needs only the fields).
     model_config = ConfigDict(
-        strict=True, extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+        strict=True,
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        validate_default=True,
+        defer_build=True,
     )
 
 

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from runner.spec import Trial
 
 # Built-in plugins, by module name, in registration order.  They use the same hooks as
-# third-party plugins; this tuple is the only place the core names a model.
+# third-party plugins; these two tuples are the only place the core names a model.  The
+# models live in the repository's plugins/ folder, imported as runner.builtins (installed
+# there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can shadow them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
     "runner.report.terminal",
@@ -41,20 +43,25 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.commands.show",
     "runner.commands.listing",
     "runner.commands.schema",
+    "runner.commands.init",
     "runner.commands.new_plugin",
     "runner.commands.history",
     "runner.commands.compare",
     "runner.commands.export",
     "runner.commands.report",
     "runner.commands.plot",
-    "plugins.thread",
-    "plugins.pool",
-    "plugins.udp",
-    "plugins.tcp",
-    "plugins.net.serve",
-    "plugins.process",
-    "plugins.queue",
-    "plugins.coroutine",
+    "runner.builtins.net.serve",
+)
+# Built-in plugins that only define models: imported the first time models (or the plugin
+# listing) are asked for, so commands that need none start without them.
+BUILTIN_MODELS: tuple[str, ...] = (
+    "runner.builtins.thread",
+    "runner.builtins.pool",
+    "runner.builtins.udp",
+    "runner.builtins.tcp",
+    "runner.builtins.process",
+    "runner.builtins.queue",
+    "runner.builtins.coroutine",
 )
 
 ENTRY_POINT_GROUP = "runner.plugins"
@@ -102,6 +109,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.sources: dict[str, str] = {}
         self._models: dict[str, Model] | None = None
+        self._pending: list[str] = []  # BUILTIN_MODELS not imported yet
         self._model_plugin: dict[str, str] = {}
         for name in self.config.blocked:
             self.pm.set_blocked(name)
@@ -114,16 +122,21 @@ class PluginHost:
     def load_defaults(self) -> PluginHost:
         for module in BUILTIN_PLUGINS:
             self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
+        self._pending = list(BUILTIN_MODELS)
+        pending = {module.rsplit(".", 1)[-1] for module in self._pending}
         if self.config.autoload:
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 if self.pm.is_blocked(ep.name):
                     continue
-                if self.pm.has_plugin(ep.name):
+                if self.pm.has_plugin(ep.name) or ep.name in pending:
                     dist = f" of {ep.dist.name}" if ep.dist else ""
+                    taken = (
+                        "built-in" if ep.name in pending else self.sources.get(ep.name, "loaded")
+                    )
                     raise PluginError(
                         f"plugin {ep.name!r} (entry point {ep.value}{dist}) has the name of "
-                        f"the {self.sources.get(ep.name, 'loaded')} plugin {ep.name!r}; rename "
-                        f"the entry point, or block it with -p no:{ep.name}"
+                        f"the {taken} plugin {ep.name!r}; rename the entry point, or block it "
+                        f"with -p no:{ep.name}"
                     )
                 try:
                     plugin = ep.load()
@@ -159,6 +172,12 @@ class PluginHost:
         if self.pm.is_registered(plugin):  # e.g. `-p pkg.mod` of an autoloaded entry point
             return
         self.register(plugin, name if source == "built-in" else module, source)
+
+    def _load_pending(self) -> None:
+        """Import the built-in models' modules, once."""
+        pending, self._pending = self._pending, []
+        for module in pending:
+            self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
 
     def _load_file(self, path: Path, source: str) -> None:
         if not path.is_file():
@@ -213,6 +232,7 @@ class PluginHost:
 
     def models(self) -> Mapping[str, Model]:
         """Every model by name; two plugins defining one name is an error naming both."""
+        self._load_pending()
         if self._models is None:
             from runner.modelcheck import check_model
 
@@ -225,7 +245,9 @@ class PluginHost:
                         f"{type(found).__name__}; return a list of models, e.g. [MyModel()]"
                     )
                 for model in found:
-                    check_model(model, plugin_name)
+                    # Built-ins are checked in full by their tests, not at every start-up.
+                    deep = self.sources.get(plugin_name) != "built-in"
+                    check_model(model, plugin_name, deep=deep)
                     if model.name in models:
                         raise PluginError(
                             f"model {model.name!r} is defined by two plugins: "
@@ -241,8 +263,11 @@ class PluginHost:
         """Call ``hook`` on each plugin alone, through pluggy's hook caller (so that
         ``--trace-hooks`` shows it), and yield which plugin answered what."""
         caller = getattr(self.pm.hook, hook)
-        plugins = [impl.plugin for impl in caller.get_hookimpls()]
-        for impl in caller.get_hookimpls():  # registration order
+        impls = caller.get_hookimpls()  # registration order
+        plugins = [impl.plugin for impl in impls]
+        # Built-ins first, as registered before their lazy import: a clash names them first.
+        impls.sort(key=lambda impl: self.sources.get(impl.plugin_name) != "built-in")
+        for impl in impls:
             others = [p for p in plugins if p is not impl.plugin]
             for answer in self.pm.subset_hook_caller(hook, remove_plugins=others)():
                 yield impl.plugin_name, answer
@@ -252,6 +277,7 @@ class PluginHost:
         return self._model_plugin[model]
 
     def info(self) -> list[PluginInfo]:
+        self._load_pending()
         out = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:

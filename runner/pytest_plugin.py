@@ -131,8 +131,8 @@ class RunnerSpecs:
     def load(self, path: Path) -> list[Experiment]:
         """Load one spec file with the plugins it names, as ``runner run`` does."""
         from runner.commands.common import load_experiments
+        from runner.limits import DEFAULT_MAX_TRIALS
         from runner.plugins import PluginConfig, build
-        from runner.spec import DEFAULT_MAX_TRIALS
 
         if self.host is None:
             self.host = build(PluginConfig.from_args([]))
@@ -242,8 +242,12 @@ class TrialItem(pytest.Item):
     def runtest(self) -> None:
         plugin = _state(self.config)
         result = plugin.run(self.trial)
+        assert plugin.host is not None
+        units = {m.name: m.unit for m in plugin.host.models()[self.trial.model].metrics}
         for name, s in result.summary.items():  # shown by --junitxml as <property>
             self.user_properties.append((f"{name}.median", s.median))
+            if units.get(name):
+                self.user_properties.append((f"{name}.unit", units[name]))
         problems = []
         if result.status != "ok":
             problems.append(f"{result.status}: {result.error}")

@@ -9,14 +9,21 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import os
-import statistics
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from runner.stats import median_interval, relative_halfwidth
+
+
+def _statistics() -> Any:
+    # Imported when a summary is made: the commands that make none start without it.
+    import statistics
+
+    return statistics
+
 
 SCHEMA = "runner.results"
 SCHEMA_VERSION = 1
@@ -76,14 +83,26 @@ class Summary:
 
     @classmethod
     def of(cls, values: list[float]) -> Summary:
-        median = statistics.median(values)
-        ci = median_interval(values)
+        # Scaled by a power of two (exact) into [-1, 1], so sums of values near the float
+        # limit (1e308) cannot overflow; scaled back, the median and mean are within range.
+        floats = [float(v) for v in values]
+        shift = math.frexp(max(abs(v) for v in floats))[1]
+        scaled = [math.ldexp(v, -shift) for v in floats]
+
+        def back(x: float) -> float:
+            try:
+                return math.ldexp(x, shift)
+            except OverflowError:  # a spread wider than any float: said as infinite
+                return math.inf
+
+        median = back(_statistics().median(scaled))
+        ci = median_interval(floats)
         rel = relative_halfwidth(median, ci.low, ci.high)
         return cls(
             n=len(values),
             median=median,
-            mean=statistics.fmean(values),
-            stdev=statistics.stdev(values) if len(values) > 1 else 0.0,
+            mean=back(_statistics().fmean(scaled)),
+            stdev=back(_statistics().stdev(scaled)) if len(values) > 1 else 0.0,
             min=min(values),
             max=max(values),
             ci_low=ci.low,
@@ -230,8 +249,12 @@ class SessionResult:
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically: readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; a result file is for sharing, as the umask says.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=1, default=str)
             fh.write("\n")
@@ -241,3 +264,37 @@ def write_json(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_writable(path: Path, option: str = "-o") -> None:
+    """Refuse, before any work is done, an output file that could not be written.
+
+    Tried for real (a temp file in the folder the file would go to), as permission bits
+    do not tell a read-only mount, and root passes them all.
+    """
+    import tempfile
+
+    from runner.errors import UsageError
+
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; give {option} a file name such as "
+                         f"{path / 'results.json'}")  # fmt: skip
+    folder = path.parent
+    while not folder.exists():  # write_json creates the missing folders
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: {folder} is not a directory; give {option} another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot write in {folder} ({exc.strerror}); give {option} another path"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)

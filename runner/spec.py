@@ -29,6 +29,31 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
+MIN_MEMORY = 64 * 2**20  # below this not even the interpreter's own mappings fit
+
+
+def parse_bytes(value: int | str) -> int:
+    """A size in bytes from ``4GiB``, ``512 MiB``, ``2G`` (as 2 GB) or a whole number."""
+    from pydantic import ByteSize, TypeAdapter
+
+    try:
+        size = int(TypeAdapter(ByteSize).validate_python(value))
+    except ValidationError:
+        raise ValueError(f"{value!r} is not a size such as 4GiB or 512MiB") from None
+    if size < MIN_MEMORY:
+        raise ValueError(f"{value!r} is below the least usable cap of 64MiB")
+    return size
+
+
+def format_bytes(size: int) -> str:
+    """``4 GiB``, ``512 MiB``: the largest binary unit that keeps a short number."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} B"
+
+
+MemorySize = Annotated[int | str, AfterValidator(parse_bytes)]
 
 
 class _Strict(BaseModel):
@@ -63,6 +88,9 @@ class Envelope(_Strict):
     repeat: int = Field(5, ge=1, le=100_000, description="measured runs per trial")
     warmup: int = Field(1, ge=0, le=10_000, description="unmeasured runs first")
     timeout: float = Field(60.0, gt=0, le=86_400, description="seconds per run")
+    max_memory: MemorySize | None = Field(
+        None, description="address-space cap per trial process, e.g. 4GiB; over it: crashed"
+    )
     expect: list[Expect] = Field(default_factory=list, description="bounds on medians")
     regress: dict[Name, Percent] = Field(
         default_factory=dict,
@@ -97,6 +125,7 @@ class Trial:
     warmup: int
     timeout: float
     spec: str
+    max_memory: int | None = None  # bytes
     cpus: list[int] | None = None  # the CPUs its processes are pinned to; None: any
 
     def to_json(self) -> dict[str, Any]:
@@ -117,6 +146,7 @@ class Experiment:
     path: Path
     trials: list[Trial] = dataclasses.field(default_factory=list)
     regress: dict[str, float] = dataclasses.field(default_factory=dict)  # metric -> percent
+    max_memory: int | None = None  # bytes
     cpus: list[int] | None = None
 
     @property
@@ -191,6 +221,7 @@ def _load_one(
         exp = Experiment(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
             env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
+            max_memory=env.max_memory,  # type: ignore[arg-type]
             cpus=env.cpus,
         )  # fmt: skip
         total += exp.trial_count
@@ -312,6 +343,7 @@ def _expand(
             timeout=exp.timeout,
             cpus=exp.cpus,
             spec=str(exp.path),
+            max_memory=exp.max_memory,
         )
 
 

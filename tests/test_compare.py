@@ -70,6 +70,10 @@ def test_the_gate_lists_failed_expectations_and_regressions_at_the_end(runner_cl
     assert tail[2].startswith("  REGRESSION work ops_per_s: "), res.stderr
     assert tail[3].startswith("gate: 1 failed trial, 1 regression, 0 improvements, 1 unchanged")
     assert len(tail) == 4, res.stderr
+    # The job summary says why the trial failed, not only that it did.
+    md = runner_cli.run("compare", "results1.json", "results2.json", "--format", "markdown")
+    assert "### Trials not ok" in md.stdout
+    assert "- **work** failed: wall_s should be at most 0.005" in md.stdout
     assert res.results["experiments"][0]["metrics"]["wall_s"]["regress"] == 60.0
     # A regression alone fails the run with --fail-on-regression.
     gated = runner_cli.run_spec(work_spec(30), "--baseline", "results1.json",

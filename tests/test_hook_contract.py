@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import yaml
@@ -92,8 +94,8 @@ def test_every_hook_is_called(runner_cli) -> None:
     trial = ["runner_trial_start", *["runner_run_done"] * 3, "runner_trial_done"]
     assert order == [
         "runner_register_commands",
-        "runner_session_start",
         "runner_make_executor",
+        "runner_session_start",
         *trial,
         *trial,
         "runner_session_finish",
@@ -130,5 +132,9 @@ def test_every_model_has_an_example_spec_that_validates(runner_cli) -> None:
     shown = {model for spec in specs for model in _spec_models(spec)}
     missing = sorted(set(models) - shown)
     assert not missing, f"models with no example spec in experiments/: {missing}"
-    res = runner_cli.run("validate", *specs)
+    # Specs with link_* params are valid only with root and nftables (see test_link.py).
+    link_ready = os.geteuid() == 0 and all(shutil.which(t) for t in ("nft", "ip"))
+    res = runner_cli.run(
+        "validate", *(s for s in specs if link_ready or "link_" not in s.read_text())
+    )
     assert res.code == 0, res.stderr

@@ -42,6 +42,11 @@ def test_no_item_is_lost_or_duplicated_under_any_kind(runner_cli):
         if trial["params"]["kind"] in ("thread_queue", "gevent_queue", "manager_queue"):
             assert median(trial, "empty_misreports") == 0
         assert median(trial, "checks") == 3001 // 2 // 100 + 3001 // 2 // 100
+        for run in trial["runs"]:  # a share of the checks, not a bare count
+            m = run["metrics"]
+            assert m["empty_misreport_pct"] == pytest.approx(
+                100 * m["empty_misreports"] / m["checks"]
+            )
 
 
 @pytest.mark.parametrize("start_method", ["spawn", "forkserver"])

@@ -113,8 +113,8 @@ def tcp_echo_server(
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> None:
-    from plugins.net.limits import raise_nofile
-    from plugins.net.tcpserver import echo_handler, listen, serve_forever
+    from .limits import raise_nofile
+    from .tcpserver import echo_handler, listen, serve_forever
 
     raise_nofile(connections + 64, who="the echo server")
     listener = listen(host, port)
@@ -137,10 +137,10 @@ def tcp_file_server(
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> None:
-    from plugins.net.fileroot import FileRoot, generate_files
-    from plugins.net.fileserver import FileService
-    from plugins.net.limits import raise_nofile
-    from plugins.net.tcpserver import listen, serve_forever
+    from .fileroot import FileRoot, generate_files
+    from .fileserver import FileService
+    from .limits import raise_nofile
+    from .tcpserver import listen, serve_forever
 
     raise_nofile(connections + 64, who="the file server")
     manifest = generate_files(root, files, file_size)
@@ -158,7 +158,7 @@ def tcp_file_server(
 
 
 def udp_server(ready: Ready, *, rcvbuf: int, host: str = "127.0.0.1", port: int = 0) -> None:
-    from plugins.net.udpserver import UdpServer, udp_socket
+    from .udpserver import UdpServer, udp_socket
 
     sock = udp_socket(host, port, rcvbuf)
     ready(sock.getsockname()[:2])

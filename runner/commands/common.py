@@ -32,6 +32,17 @@ def add_run_count_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warmup", type=_count(0), metavar="N", help="warmup runs per trial, for every spec"
     )
+    parser.add_argument(
+        "--max-memory", type=_size, metavar="SIZE",
+        help="address-space cap per trial process, e.g. 4GiB, for every spec",
+    )  # fmt: skip
+
+
+def _size(text: str) -> int:
+    try:
+        return spec.parse_bytes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _count(least: int) -> Any:
@@ -48,6 +59,8 @@ def load_spec_plugins(
 ) -> list[yamlsrc.Source]:
     """Load the plugins that spec files name (they may define the models the specs use),
     and return the files as read, so that nothing reads them twice."""
+    if not specs:
+        return []  # `runner list` without --spec: no spec, no validation machinery
     from runner import spec, yamlsrc  # pydantic: only for the commands that read specs
 
     sources = [s if isinstance(s, yamlsrc.Source) else yamlsrc.load(s) for s in specs]
@@ -66,9 +79,9 @@ def load_experiments(args: argparse.Namespace, host: PluginHost) -> list[spec.Ex
 
     sources = load_spec_plugins(args.specs, host)
     experiments = spec.load(sources, host.models(), args.max_trials)
-    # --repeat/--warmup (run, show) override every spec: a quick smoke run of an example.
+    # --repeat/--warmup/--max-memory (run, show) override every spec: a quick smoke run.
     for exp in experiments:
-        for attr in ("repeat", "warmup"):
+        for attr in ("repeat", "warmup", "max_memory"):
             value = getattr(args, attr, None)
             if value is not None:
                 setattr(exp, attr, value)

@@ -9,6 +9,7 @@ was ok and no longer is) or could not be decided (``inconclusive``, unless
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 from pathlib import Path
@@ -221,9 +222,27 @@ def markdown(comparison: Comparison) -> str:
         row[-1] = f"**{row[-1]}**"
     if broken or changed:
         lines += ["### Changed", "", *_md_table(broken + changed), ""]
+    lines += _not_ok(comparison)
     for note in _notes(comparison):
         lines += [f"- {_md(note)}"]
     if comparison.changes:
         every = _md_table([_cells(c) for c in comparison.changes])
         lines += ["", "<details><summary>All metrics</summary>", "", *every, "", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _not_ok(comparison: Comparison) -> list[str]:
+    """Why each trial of the new side that is not ok failed: its error and, folded, the
+    end of what it printed."""
+    lines = []
+    for exp in comparison.new.data.get("experiments", []):
+        for t in exp.get("trials", []):
+            if t.get("status") == "ok":
+                continue
+            lines += ["", f"- **{_md(t['id'])}** {_md(t['status'])}: {_md(t.get('error') or '')}"]
+            tail = [ln for ln in (t.get("stderr_tail") or "").strip().splitlines() if ln.strip()]
+            if tail:
+                lines += ["", "  <details><summary>its last output</summary>", "", "  <pre>",
+                          *(f"  {html.escape(ln)}" for ln in tail[-10:]), "  </pre>", "",
+                          "  </details>"]  # fmt: skip
+    return ["### Trials not ok", *lines, ""] if lines else []

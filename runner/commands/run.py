@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import environment, hookimpl
+from runner import hookimpl
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
-from runner.results import OK
-from runner.session import RunOptions, Session
+from runner.session import RunOptions
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -24,12 +23,13 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run experiments",
         description="Run each trial of each spec in a fresh worker process and report the "
-        "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C.",
+        "results. Exit 0 when every trial is ok, 1 when one failed, 130 on Ctrl-C, "
+        "143 on SIGTERM, 129 on SIGHUP.",
     )
     add_spec_args(p)
     add_run_count_args(p)
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help="write results as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="errors only: a line per bad trial")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     p.add_argument("--executor", help=f"where trials run (default: {RunOptions.executor})")
     p.add_argument(
@@ -106,8 +106,10 @@ def _whole(text: str) -> int:
 
 
 def run(args: argparse.Namespace, host: PluginHost) -> int:
-    from runner import baseline, store
-    from runner.execute import run_session  # the spec machinery: not for `runner compare`
+    from runner import baseline, environment, interrupts, store
+    from runner.execute import run_session
+    from runner.results import OK, check_writable
+    from runner.session import Session
 
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")
@@ -118,6 +120,8 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
             for trial in exp.trials:
                 trial.cpus = args.affinity
     options = RunOptions.from_args(args)
+    if options.output:  # every output is checked before the first trial, and before the store
+        check_writable(options.output)
     db = store.store_path(options)
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
@@ -142,9 +146,10 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     if gate is not None:
         host.register(gate, "regression-gate")
         host.register(gate.printer, "regression-gate-list")
-    result = run_session(session)
+    with interrupts.stop_on_signals() as stopper:
+        result = run_session(session)
     if result.interrupted:
-        return ExitCode.INTERRUPTED
+        return stopper.exit_code
     if any(t.status != OK for t in result.trials()):
         return ExitCode.FAILED
     if gate is not None and args.fail_on_regression and gate.printer.fails():
