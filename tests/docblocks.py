@@ -113,11 +113,16 @@ NUMBER = re.compile(r"[-+]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?")
 RULES = re.compile(r"[\s│┃┏┓┗┛┡┩┣┫━─┳╇┴└┘┬┼┌┐├┤╋|]+")
 
 
+# A median's spread takes whichever form the runs give it (±N% far from zero, [N, N] near
+# it, none when they all agree, ! when unstable): the shape leaves it out.
+SPREAD = re.compile(r"\s+(?:±N%|\[N, N\])!?|(?<=N)!")
+
+
 def shape(text: str) -> list[list[str]]:
     """Text without what a measurement changes: numbers, column widths and rules."""
     lines = []
     for line in _ANSI.sub("", text).splitlines():
-        words = [w for w in RULES.split(NUMBER.sub("N", line)) if w]
+        words = [w for w in RULES.split(SPREAD.sub("", NUMBER.sub("N", line))) if w]
         words = [re.sub(r"-{2,}", "--", w) for w in words]
         if words:
             lines.append(words)
