@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
@@ -26,7 +26,11 @@ def _validate(value: object) -> object:
     return parse_cpus(value)
 
 
-CpuSet = Annotated[list[int] | None, BeforeValidator(_validate)]
+_SCHEMA = {"anyOf": [
+    {"type": "string", "description": "a cpulist such as 0-1,3"}, {"type": "integer"},
+    {"type": "array", "items": {"type": "integer"}}, {"type": "null"},
+]}  # fmt: skip
+CpuSet = Annotated[list[int] | None, BeforeValidator(_validate), WithJsonSchema(_SCHEMA)]
 """A params or spec field holding a CPU set: a cpulist string, one number or a list."""
 
 

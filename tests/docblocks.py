@@ -113,6 +113,11 @@ NUMBER = re.compile(r"[-+]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?")
 RULES = re.compile(r"[\s│┃┏┓┗┛┡┩┣┫━─┳╇┴└┘┬┼┌┐├┤╋|]+")
 
 
+# A median's spread takes whichever form the runs give it (±N% far from zero, [N, N] near
+# it, none when they all agree, ! when unstable): the shape leaves it out.
+SPREAD = re.compile(r"\s+(?:±N%|\[N, N\])!?|(?<=N)!")
+
+
 def shape(text: str) -> list[list[str]]:
     """Text without what a measurement changes: numbers, column widths and rules, and
     whether a noisy run marked a median unstable (the `!` and the hint it brings)."""
@@ -127,7 +132,7 @@ def shape(text: str) -> list[list[str]]:
         )
         if in_hint:
             continue
-        words = [w for w in RULES.split(NUMBER.sub("N", line)) if w]
+        words = [w for w in RULES.split(SPREAD.sub("", NUMBER.sub("N", line))) if w]
         words = [re.sub(r"-{2,}", "--", w).removesuffix("!") for w in words]
         if words:
             lines.append(words)
