@@ -123,10 +123,11 @@ class RegressionGate:
     """Compares a session with a baseline as it ends, measures more where the runs cannot
     decide, then lists what got worse or stayed undecided.
 
-    Registered by ``runner run --baseline`` for one session; ``comparison`` holds the
-    decision afterwards.  It acts first at the session's end (so the re-runs' runs are in
-    the tables, the result file and the store) and prints last, after the terminal
-    reporter's tables, so a CI log ends with the failures and the regressions together.
+    Registered by ``runner run --baseline`` for one session and handed to the session
+    loop as its decider (``more_runs``), so the re-runs happen in the loop, before the
+    session ends: their runs are in the tables, the result file and the store.
+    ``comparison`` holds the decision afterwards; the list prints last, after the
+    terminal reporter's tables, so a CI log ends with the failures and regressions.
     """
 
     def __init__(self, baseline: Side, options: GateOptions) -> None:
@@ -135,45 +136,36 @@ class RegressionGate:
         self.comparison: Comparison | None = None
         self.notes: list[str] = []
         self.printer = _GatePrinter(self)
+        self._given_up: set[str] = set()
+        self._deadline: float | None = None
+
+    def more_runs(self, session: Session, result: SessionResult) -> dict[str, int]:
+        """The session loop asks once every trial has run, and after each round of
+        re-runs: the undecided trials, each with the runs it should add (doubling its
+        runs, within ``max_repeat`` and the time budget)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.options.budget_s
+        self.comparison = self._compare(session, result)
+        trials = {t.id: t for t in session.trials}
+        results = {t.id: t for t in result.trials()}
+        todo: dict[str, int] = {}
+        for tid, need in self.comparison.undecided().items():
+            if tid not in trials or tid in self._given_up or results[tid].status != OK:
+                continue
+            more = self._more_runs(results[tid], trials[tid], need, self._deadline)
+            if more <= 0:
+                self._given_up.add(tid)
+                continue
+            todo[tid] = more
+            if not self.options.quiet:
+                print(f"gate: {tid} undecided with {len(results[tid].runs)} runs: measuring "
+                      f"{more} more", file=sys.stderr, flush=True)  # fmt: skip
+        return todo
 
     @hookimpl(tryfirst=True)
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
         session.host.unregister(self)
-        self.comparison = self.decide(session, result)
-
-    def decide(self, session: Session, result: SessionResult) -> Comparison:
-        """Compare, and re-run each undecided trial with more repeats (doubling its runs,
-        up to ``max_repeat`` and the time budget) until the comparison decides it."""
-        deadline = time.monotonic() + self.options.budget_s
-        trials = {t.id: t for t in session.trials}
-        results = {t.id: t for t in result.trials()}
-        given_up: set[str] = set()
-        executor = None
-        try:
-            while True:
-                comparison = self._compare(session, result)
-                if result.interrupted:
-                    return comparison
-                todo = {tid: need for tid, need in comparison.undecided().items()
-                        if tid in trials and tid not in given_up
-                        and results[tid].status == OK}  # fmt: skip
-                if not todo:
-                    return comparison
-                if executor is None:
-                    executor = session.host.make_executor(session.options.executor, session)
-                    executor.__enter__()
-                for tid, need in todo.items():
-                    more = self._more_runs(results[tid], trials[tid], need, deadline)
-                    if more <= 0:
-                        given_up.add(tid)
-                        continue
-                    self._measure(session, executor, trials[tid], results[tid], more)
-        except KeyboardInterrupt:
-            result.interrupted = True
-            return self._compare(session, result)
-        finally:
-            if executor is not None:
-                executor.__exit__(None, None, None)
+        self.comparison = self._compare(session, result)
 
     def _compare(self, session: Session, result: SessionResult) -> Comparison:
         new = Side(f"this run ({session.run_id})", result.to_json())
@@ -192,26 +184,6 @@ class RegressionGate:
                               f"budget of {self.options.budget_s:g} s")  # fmt: skip
             return 0
         return more
-
-    def _measure(self, session: Session, executor: Any, trial: Trial, result: TrialResult,
-                 more: int) -> None:  # fmt: skip
-        from runner.execute import check_expectations
-
-        if not self.options.quiet:
-            print(f"gate: {trial.id} undecided with {len(result.runs)} runs: measuring "
-                  f"{more} more", file=sys.stderr, flush=True)  # fmt: skip
-        extra = executor.run_trial(dataclasses.replace(trial, repeat=more), lambda record: None)
-        if extra.status != OK:
-            self.notes.append(f"{trial.id}: a re-run ended {extra.status}: {extra.error}")
-            result.runs.clear()  # never decide on what the failed re-run left out
-            return
-        have = len(result.runs)
-        result.runs += [dataclasses.replace(r, index=have + i) for i, r in enumerate(extra.runs)]
-        result.duration_s += extra.duration_s
-        result.summarize()
-        result.expect = []
-        check_expectations(session.experiment(trial.experiment), result)
-        session.host.trial_done(session, trial, result)  # the store keeps the merged trial
 
 
 class _GatePrinter:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from runner.results import ExperimentResult, SessionResult, Status
 from runner.session import experiment_metrics, now
@@ -23,11 +23,25 @@ if TYPE_CHECKING:
     from runner.spec import Experiment, Trial
 
 
-class SessionLoop:
-    """Runs one session: ``run()`` all of it, or ``start``, ``run_trial``... ``finish``."""
+class Decider(Protocol):
+    """What decides whether a session has measured enough (the baseline gate does)."""
 
-    def __init__(self, session: Session) -> None:
+    def more_runs(self, session: Session, result: SessionResult) -> dict[str, int]:
+        """Trial id -> how many more measured runs it needs for a decision; empty when
+        every trial is decided or nothing more may be measured."""
+        ...
+
+
+class SessionLoop:
+    """Runs one session: ``run()`` all of it, or ``start``, ``run_trial``... ``finish``.
+
+    With a ``decider``, once every trial has run the loop measures more of the trials it
+    names, on the same executor, until it names none.
+    """
+
+    def __init__(self, session: Session, decider: Decider | None = None) -> None:
         self.session = session
+        self.decider = decider
         self.done: dict[str, list[TrialResult]] = {e.name: [] for e in session.experiments}
         self._stack = contextlib.ExitStack()
         self._executor: Executor | None = None
@@ -48,6 +62,7 @@ class SessionLoop:
                     self.run_interleaved(
                         [t for t in exp.trials if t.id not in self.session.resumed]
                     )
+            self.measure_more()
         except KeyboardInterrupt:
             interrupted = True
         except BaseException:
@@ -130,15 +145,42 @@ class SessionLoop:
                 merged.stderr_tail = one.stderr_tail or merged.stderr_tail
                 merged.max_rss_kib = max(merged.max_rss_kib or 0, one.max_rss_kib or 0) or None
 
-    def finish(self, interrupted: bool = False) -> SessionResult:
-        """Close the executor, then build the session's result and end the session."""
-        try:
-            self._stack.close()  # the executor's processes go before the reports
-        except KeyboardInterrupt:
-            interrupted = True
-        self._executor = None
+    def measure_more(self) -> None:
+        """Re-run each trial the decider names with the runs it asks for, merging them
+        into the trial's result, until it names none (it keeps its own budget)."""
+        if self.decider is None:
+            return
+        trials = {t.id: t for t in self.session.trials}
+        while todo := self.decider.more_runs(self.session, self.result()):
+            for trial_id, more in todo.items():
+                self._measure(trials[trial_id], more)
+
+    def _measure(self, trial: Trial, more: int) -> None:
+        session, host = self.session, self.session.host
+        assert self._executor is not None
+        result = next(r for r in self.done[trial.experiment] if r.id == trial.id)
+        extra = self._executor.run_trial(dataclasses.replace(trial, repeat=more), lambda r: None)
+        if extra.status != Status.OK:  # never decide on what a failed re-run left out
+            result.status, result.error = (
+                extra.status,
+                f"a re-run ended {extra.status}: {extra.error}",
+            )
+            result.stderr_tail = extra.stderr_tail
+        else:
+            have = len(result.runs)
+            result.runs += [
+                dataclasses.replace(r, index=have + i) for i, r in enumerate(extra.runs)
+            ]
+        result.duration_s += extra.duration_s
+        result.summarize()
+        result.expect = []
+        check_expectations(session.experiment(trial.experiment), result)
+        host.trial_done(session, trial, result)  # the store keeps the merged trial
+
+    def result(self, interrupted: bool = False) -> SessionResult:
+        """The session's result as it stands: every trial finished so far."""
         session = self.session
-        result = SessionResult(
+        return SessionResult(
             run_id=session.run_id,
             started=session.started,
             finished=now(),
@@ -147,7 +189,16 @@ class SessionLoop:
             experiments=[self._experiment_result(e) for e in session.experiments],
             interrupted=interrupted,
         )
-        session.host.session_finish(session, result)
+
+    def finish(self, interrupted: bool = False) -> SessionResult:
+        """Close the executor, then build the session's result and end the session."""
+        try:
+            self._stack.close()  # the executor's processes go before the reports
+        except KeyboardInterrupt:
+            interrupted = True
+        self._executor = None
+        result = self.result(interrupted)
+        self.session.host.session_finish(self.session, result)
         return result
 
     def _experiment_result(self, exp: Experiment) -> ExperimentResult:
@@ -158,9 +209,9 @@ class SessionLoop:
         )  # fmt: skip
 
 
-def run_session(session: Session) -> SessionResult:
-    """Run ``session`` from start to finish."""
-    return SessionLoop(session).run()
+def run_session(session: Session, decider: Decider | None = None) -> SessionResult:
+    """Run ``session`` from start to finish (measuring more where ``decider`` asks)."""
+    return SessionLoop(session, decider).run()
 
 
 def check_expectations(exp: Experiment, result: TrialResult) -> None:

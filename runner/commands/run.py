@@ -147,7 +147,7 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
         host.register(gate, "regression-gate")
         host.register(gate.printer, "regression-gate-list")
     with interrupts.stop_on_signals() as stopper:
-        result = run_session(session)
+        result = run_session(session, decider=gate)
     if result.interrupted:
         return stopper.exit_code
     if any(t.status != OK for t in result.trials()):
