@@ -18,6 +18,7 @@ from runner.model import Metric, Model, Params, RunContext
 
 from .net import link
 from .net.address import check_server
+from .net.limits import CHUNK_MAX_BYTES, IO_TIMEOUT_MAX_S
 
 MAX_PROCESS_CLIENTS = 256
 MAX_GENERATED_BYTES = 4 << 30
@@ -56,12 +57,15 @@ class TcpParams(Params):
         description="download: server reads and sends chunk_size pieces, or uses sendfile",
     )
     chunk_size: int = Field(
-        65_536, ge=1, le=16 << 20, description="download: server read size and client receive size"
+        65_536,
+        ge=1,
+        le=CHUNK_MAX_BYTES,
+        description="download: server read size and client receive size",
     )
     io_timeout: float = Field(
         10.0,
         gt=0,
-        le=600,
+        le=IO_TIMEOUT_MAX_S,
         description="seconds any one socket operation may wait, client and server",
     )
     save: bool = Field(True, description="download: write each file to disk as it arrives")

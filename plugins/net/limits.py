@@ -1,10 +1,14 @@
-"""The open-files limit: raised as far as allowed, with a clear error when it is too low."""
+"""The limits the tcp and udp servers keep, the same in the models and `runner serve`, and
+the open-files limit: raised as far as allowed, with a clear error when it is too low."""
 
 from __future__ import annotations
 
 import resource
 
 from runner.errors import ModelError
+
+IO_TIMEOUT_MAX_S = 600.0  # the longest any one socket operation may wait
+CHUNK_MAX_BYTES = 16 << 20  # read and send size of the file server
 
 
 def raise_nofile(needed: int = 0, who: str = "this process") -> int:

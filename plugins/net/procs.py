@@ -138,23 +138,31 @@ def tcp_file_server(
     port: int = 0,
 ) -> None:
     from .fileroot import FileRoot, generate_files
-    from .fileserver import FileService
     from .limits import raise_nofile
     from .tcpserver import listen, serve_forever
 
     raise_nofile(connections + 64, who="the file server")
     manifest = generate_files(root, files, file_size)
-    service = FileService(
-        FileRoot(root),
-        manifest,
-        transfer=transfer,
-        chunk_size=chunk_size,
+    service = file_service(
+        FileRoot(root), manifest, mode=mode, transfer=transfer, chunk_size=chunk_size,
         io_timeout=io_timeout,
-        green=mode == "gevent",
-    )
+    )  # fmt: skip
     listener = listen(host, port)
     ready({"address": listener.getsockname()[:2], "manifest": manifest})
     serve_forever(listener, service, mode, stats, io_timeout)
+
+
+def file_service(
+    root: Any, manifest: list[tuple[str, int, str]], *, mode: str, transfer: str,
+    chunk_size: int, io_timeout: float,
+) -> Any:  # fmt: skip
+    """The file server's handler, built the same for the tcp model and `runner serve`."""
+    from .fileserver import FileService
+
+    return FileService(
+        root, manifest, transfer=transfer, chunk_size=chunk_size, io_timeout=io_timeout,
+        green=mode == "gevent",
+    )  # fmt: skip
 
 
 def udp_server(ready: Ready, *, rcvbuf: int, host: str = "127.0.0.1", port: int = 0) -> None:

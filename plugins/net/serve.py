@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from runner import hookimpl
 from runner.errors import ExitCode, Interrupted, UsageError
 
+from .limits import CHUNK_MAX_BYTES, IO_TIMEOUT_MAX_S
+
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
 
@@ -107,8 +109,8 @@ def serve(args: argparse.Namespace, host: PluginHost) -> int:
         bind_host, bind_port = parse_hostport(args.bind)
     except ValueError as exc:
         raise UsageError(f"--bind: {exc}") from None
-    if not 0 < args.timeout <= 3600:
-        raise UsageError("--timeout must be more than 0 and at most 3600 seconds")
+    if not 0 < args.timeout <= IO_TIMEOUT_MAX_S:
+        raise UsageError(f"--timeout must be more than 0 and at most {IO_TIMEOUT_MAX_S:g} seconds")
     if not 0 <= args.duration < 1e9:
         raise UsageError("--duration must be 0 (no limit) or a number of seconds")
     if not is_loopback(bind_host):
@@ -228,10 +230,10 @@ def _tcp_summary(kind: str, s: dict[str, int], seconds: float) -> str:
 def _file_service(args: argparse.Namespace, scratch: Path | None) -> tuple[Any, str]:
     """The handler for tcp-files and its description: files under --root, or generated."""
     from .fileroot import FileRoot, generate_files
-    from .fileserver import FileService
+    from .procs import file_service
 
-    if not 1 <= args.chunk_size <= 16 << 20:
-        raise UsageError("--chunk-size must be from 1 to 16777216")
+    if not 1 <= args.chunk_size <= CHUNK_MAX_BYTES:
+        raise UsageError(f"--chunk-size must be from 1 to {CHUNK_MAX_BYTES}")
     if scratch is None:
         try:
             root = FileRoot(args.root)
@@ -245,14 +247,10 @@ def _file_service(args: argparse.Namespace, scratch: Path | None) -> tuple[Any, 
         manifest = generate_files(scratch, args.files, args.file_size)
         root = FileRoot(scratch)
         where = f"generated in {scratch}"
-    service = FileService(
-        root,
-        manifest,
-        transfer=args.transfer,
-        chunk_size=args.chunk_size,
+    service = file_service(
+        root, manifest, mode=args.mode, transfer=args.transfer, chunk_size=args.chunk_size,
         io_timeout=args.timeout,
-        green=args.mode == "gevent",
-    )
+    )  # fmt: skip
     total = sum(size for _, size, _ in manifest)
     detail = (
         f"{len(manifest)} files, {total / (1 << 20):.1f} MiB, {where}; "
