@@ -186,3 +186,31 @@ def test_c10k_holds_ten_thousand_connections(runner_cli):
     assert m["connections"] == 10_000
     assert m["peak_connections"] == 10_000
     assert m["errors"] == 0
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_echo_clients_give_up_on_a_server_that_never_answers(runner_cli, client):
+    # A listener that never accepts: the kernel completes every handshake and takes the
+    # requests, nothing ever comes back.  Each client must end its wait after io_timeout
+    # (set once per socket, not per operation) and say so; 30 s only bounds a hang.
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as mute:
+        port = mute.getsockname()[1]
+        started = time.monotonic()
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: echo, server: "127.0.0.1:{port}", client: {client},
+                      clients: 2, messages: 5, io_timeout: 1}}
+            repeat: 1
+            warmup: 0
+            timeout: 30
+            """
+        )
+        waited = time.monotonic() - started
+    (m,) = runs(ok_trials(res)[0])
+    assert (m["connections"], m["errors"]) == (2, 2)
+    assert "round_trips_per_s" not in m
+    assert waited < 30
