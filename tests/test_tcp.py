@@ -89,6 +89,59 @@ def test_a_flipped_bit_is_caught_by_sha256(runner_cli):
     assert m["bytes_lost"] == 0  # every byte arrived: the content, not the length, is wrong
 
 
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("save", [False, True])
+def test_verify_after_still_catches_a_flipped_bit(runner_cli, client, save):
+    # Hashed after the timed window (from memory, or from the saved files), not skipped.
+    with script("net_bad_file_server.py", "--fault", "flip", "--files", "4") as bad:
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: download, server: "{bad.address}", clients: 2,
+                      client: {client}, verify: after, save: {str(save).lower()}}}
+            repeat: 2
+            warmup: 0
+            """
+        )
+    for m in runs(ok_trials(res)[0]):
+        assert (m["files_corrupt"], m["files_verified"], m["errors"]) == (4, 0, 4)
+        assert m["bytes_lost"] == 0
+
+
+def test_verify_size_checks_the_length_only(runner_cli):
+    with script("net_bad_file_server.py", "--fault", "flip", "--files", "4") as bad:
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: download, server: "{bad.address}", clients: 2, verify: size}}
+            repeat: 1
+            warmup: 0
+            """
+        )
+    trial = ok_trials(res)[0]
+    assert trial["params"]["verify"] == "size"  # the results say how files were checked
+    (m,) = runs(trial)
+    assert (m["files_verified"], m["files_corrupt"], m["bytes_lost"]) == (4, 0, 0)
+
+
+@pytest.mark.parametrize("verify", ["inline", "after", "size"])
+def test_every_verify_mode_delivers_intact_files_with_a_timed_window(runner_cli, verify):
+    res = runner_cli.run_spec(
+        f"""
+        model: tcp
+        params: {{workload: download, files: 6, file_size: 300000, clients: 3,
+                  transfer: sendfile, save: false, verify: {verify}}}
+        repeat: 2
+        warmup: 1
+        """
+    )
+    trial = ok_trials(res)[0]
+    assert trial["params"]["verify"] == verify
+    for m in runs(trial):
+        assert (m["files_verified"], m["bytes_lost"], m["errors"]) == (6, 0, 0)
+        assert m["wall_s"] > 0 and m["mib_per_s"] > 0
+
+
 def test_a_truncated_transfer_is_told_from_a_complete_one(runner_cli):
     with script("net_bad_file_server.py", "--fault", "truncate", "--files", "3") as bad:
         res = runner_cli.run_spec(
@@ -154,6 +207,11 @@ def test_too_low_an_open_files_limit_is_a_clear_error(runner_cli, tmp_path):
         ("workload: download, files: 5000, file_size: 1073741824", "4 GiB"),
         ("server_mode: forking", "server_mode"),
         ("server: 'localhost'", "not HOST:PORT"),
+        (
+            "workload: download, files: 2, file_size: 1073741824, save: false, verify: after",
+            "within 1 GiB",
+        ),
+        ("verify: sometimes", "verify"),
     ],
 )
 def test_bad_params_are_refused_before_running(runner_cli, params, message):
