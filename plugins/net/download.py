@@ -17,6 +17,7 @@ from typing import Any
 
 from plugins.net import fileproto as proto
 from plugins.net.fanout import Env, run_clients
+from plugins.net.idle import is_kernel_timeout, kernel_timeouts
 from plugins.net.stats import percentile
 from runner.errors import ModelError
 
@@ -72,6 +73,8 @@ def fetch(
             return _STATUS_OUTCOME[status], 0, reason.decode("utf-8", "replace")
         if length != size:
             return "length", 0, f"server announced {length} bytes, the list says {size}"
+        if sockmod is socket:  # the body: the kernel bounds each wait, no poll per receive
+            kernel_timeouts(sock, plan.io_timeout)
         if plan.verify == "after" and out is None and kept is not None:
             kept[index] = body = _take_buffer(length)
             got = _receive_into(sock, memoryview(body), plan)
@@ -98,7 +101,11 @@ def fetch(
         return "ok", got, ""
     except TimeoutError as exc:
         return "timeout", got, str(exc) or "timed out"
-    except (OSError, proto.ProtocolError, proto.Truncated) as exc:
+    except OSError as exc:
+        if is_kernel_timeout(exc):
+            return "timeout", got, f"no data for io_timeout {plan.io_timeout:g} s"
+        return "error", got, f"{type(exc).__name__}: {exc}"
+    except (proto.ProtocolError, proto.Truncated) as exc:
         return "error", got, f"{type(exc).__name__}: {exc}"
     finally:
         sock.close()
