@@ -90,6 +90,27 @@ def test_a_flipped_bit_is_caught_by_sha256(runner_cli):
 
 
 @pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("verify", ["inline", "after"])
+def test_a_stalled_transfer_ends_after_io_timeout(runner_cli, client, verify):
+    # The timeout on the socket is set once (the kernel's, for standard sockets), not per
+    # receive: a server that stops sending mid-file must still be given up on.
+    with script("net_bad_file_server.py", "--fault", "stall", "--files", "2") as bad:
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: download, server: "{bad.address}", clients: 2,
+                      client: {client}, verify: {verify}, save: false, io_timeout: 1}}
+            repeat: 1
+            warmup: 0
+            timeout: 30
+            """
+        )
+    (m,) = runs(ok_trials(res)[0])
+    assert (m["files_verified"], m["errors"]) == (0, 2)
+    assert m["bytes_lost"] == 2 * (100_000 - 100_000 // 2)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("save", [False, True])
 def test_verify_after_still_catches_a_flipped_bit(runner_cli, client, save):
     # Hashed after the timed window (from memory, or from the saved files), not skipped.

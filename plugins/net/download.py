@@ -77,10 +77,7 @@ def fetch(
             kernel_timeouts(sock, plan.io_timeout)
         if plan.verify == "after" and out is None and kept is not None:
             kept[index] = body = _take_buffer(length)
-            got = _receive_into(sock, memoryview(body), plan)
-            if got < length:
-                return "truncated", got, f"closed after {got} of {length} bytes"
-            return "unchecked", got, ""
+            return _receive_into(sock, memoryview(body), plan)
         if plan.verify != "inline":
             return _receive_unhashed(sock, out, length, plan)
         h = hashlib.sha256()
@@ -102,9 +99,7 @@ def fetch(
     except TimeoutError as exc:
         return "timeout", got, str(exc) or "timed out"
     except OSError as exc:
-        if is_kernel_timeout(exc):
-            return "timeout", got, f"no data for io_timeout {plan.io_timeout:g} s"
-        return "error", got, f"{type(exc).__name__}: {exc}"
+        return _failed(exc, got, plan)
     except (proto.ProtocolError, proto.Truncated) as exc:
         return "error", got, f"{type(exc).__name__}: {exc}"
     finally:
@@ -134,18 +129,27 @@ def download_job(env: Env, plan: Plan) -> tuple[list[Fetch], int]:
     return done, transfers_end
 
 
-def _receive_into(sock: Any, body: memoryview, plan: Plan) -> int:
-    """Receive straight into ``body`` (no copy, no hash) until it is full; bytes received."""
+def _receive_into(sock: Any, body: memoryview, plan: Plan) -> tuple[str, int, str]:
+    """Receive straight into ``body`` (no copy, no hash) until it is full."""
     got, length, chunk = 0, len(body), plan.chunk_size
     recv_into = sock.recv_into
-    while got < length:
-        n = recv_into(body[got : got + chunk])
-        if n == 0:
-            break
-        got += n
-        if time.monotonic() > plan.deadline:
-            raise TimeoutError("run deadline reached")
-    return got
+    try:
+        while got < length:
+            n = recv_into(body[got : got + chunk])
+            if n == 0:
+                return "truncated", got, f"closed after {got} of {length} bytes"
+            got += n
+            if time.monotonic() > plan.deadline:
+                return "timeout", got, "run deadline reached"
+    except OSError as exc:
+        return _failed(exc, got, plan)
+    return "unchecked", got, ""
+
+
+def _failed(exc: OSError, got: int, plan: Plan) -> tuple[str, int, str]:
+    if is_kernel_timeout(exc) or isinstance(exc, TimeoutError):
+        return "timeout", got, f"no data for io_timeout {plan.io_timeout:g} s"
+    return "error", got, f"{type(exc).__name__}: {exc}"
 
 
 def _receive_unhashed(sock: Any, out: Any, length: int, plan: Plan) -> tuple[str, int, str]:
@@ -153,15 +157,18 @@ def _receive_unhashed(sock: Any, out: Any, length: int, plan: Plan) -> tuple[str
     buf = bytearray(min(plan.chunk_size, length) or 1)
     view = memoryview(buf)
     got = 0
-    while got < length:
-        n = sock.recv_into(view[: min(plan.chunk_size, length - got)])
-        if n == 0:
-            return "truncated", got, f"closed after {got} of {length} bytes"
-        if out is not None:
-            out.write(view[:n])
-        got += n
-        if time.monotonic() > plan.deadline:
-            return "timeout", got, "run deadline reached"
+    try:
+        while got < length:
+            n = sock.recv_into(view[: min(plan.chunk_size, length - got)])
+            if n == 0:
+                return "truncated", got, f"closed after {got} of {length} bytes"
+            if out is not None:
+                out.write(view[:n])
+            got += n
+            if time.monotonic() > plan.deadline:
+                return "timeout", got, "run deadline reached"
+    except OSError as exc:
+        return _failed(exc, got, plan)
     return ("unchecked" if plan.verify == "after" else "ok"), got, ""
 
 
