@@ -55,7 +55,8 @@ class TcpParams(Params):
         10.0,
         gt=0,
         le=600,
-        description="seconds any one socket operation may wait, client and server",
+        description="seconds any one socket operation may wait, client and server "
+        "(gevent sockets: a connection may go without receiving anything)",
     )
     save: bool = Field(True, description="download: write each file to disk as it arrives")
     verify: Literal["inline", "after", "size"] = Field(

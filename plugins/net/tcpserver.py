@@ -168,6 +168,7 @@ def _serve_gevent(
             handle_one(conn, handler, stats)
             return
         # One reaper for all connections instead of a timer started for every wait.
+        conn.settimeout(None)
         me = gevent.getcurrent()
         reaper.watch(me, conn)
         try:
