@@ -30,8 +30,10 @@ _TCP_INFO = struct.Struct("8x11I2I")
 def kernel_timeouts(sock: socket.socket, seconds: float) -> None:
     """Make ``sock`` blocking, with the kernel ending any one send or receive after ``seconds``."""
     sock.settimeout(None)
+    seconds = max(seconds, 1e-6)  # a zero timeval would mean no timeout at all
     whole = int(seconds)
-    value = _TIMEVAL.pack(whole, int((seconds - whole) * 1e6))
+    micros = int((seconds - whole) * 1e6)
+    value = _TIMEVAL.pack(whole, micros if whole else max(1, micros))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 

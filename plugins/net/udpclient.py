@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from plugins.net import udpproto as up
+from plugins.net.idle import kernel_timeouts
 from plugins.net.stats import Jitter
 from runner.errors import ModelError
 
@@ -79,6 +80,8 @@ def echo(
     view = memoryview(buf)
     wait_ns = int(reply_timeout * 1e9)
     unpack, now = up.HEADER.unpack_from, time.monotonic_ns
+    # The kernel's timeout, set once: a Python one would poll before every send and receive.
+    kernel_timeouts(sock, reply_timeout)
     out.start_ns = now()
     try:
         for seq in range(messages):
@@ -87,14 +90,15 @@ def echo(
             sock.send(request)
             out.sent += 1
             until = stamp + wait_ns
-            for _ in range(_MAX_READS_PER_WAIT):
+            for reads in range(_MAX_READS_PER_WAIT):
                 left = until - now()
                 if left <= 0:
                     break
-                sock.settimeout(left / 1e9)
+                if reads:  # after a stale reply, only what is left of this one's wait
+                    kernel_timeouts(sock, left / 1e9)
                 try:
                     n = sock.recv_into(buf)
-                except TimeoutError:
+                except BlockingIOError:  # the kernel's timeout: this one is lost
                     break
                 arrived = now()
                 if n < up.HEADER_SIZE:
@@ -118,6 +122,8 @@ def echo(
                     out.rtts.append(arrived - stamp)
                     jitter.add(stamp, arrived)
                     break
+            if reads:
+                kernel_timeouts(sock, reply_timeout)
             if time.monotonic() > deadline:
                 raise ModelError(
                     f"udp echo: run deadline reached after {out.sent} of {messages} messages"

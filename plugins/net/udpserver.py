@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from plugins.net import udpproto as up
+from plugins.net.idle import kernel_timeouts
 
 MAX_SESSIONS = 256
 MAX_SESSION_BYTES = 256 << 20  # what all open sessions may hold (Session.cost)
@@ -142,9 +143,9 @@ def udp_socket(host: str, port: int, rcvbuf: int = 0) -> socket.socket:
 class UdpServer:
     """Serves RNU1 on ``sock`` until ``stop`` is set or the process is stopped.
 
-    The socket is non-blocking: the loop reads until the kernel has nothing more, and
-    only then waits, in one ``poll`` bounded by ``WAKE_MS``.  A timeout on the socket
-    would add that ``poll`` to every datagram.
+    The socket blocks, with the kernel's receive timeout (SO_RCVTIMEO) of ``WAKE_MS`` to
+    look at ``stop`` now and then: one system call per datagram.  A Python timeout on
+    the socket would add a ``poll`` to every one.
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -155,15 +156,12 @@ class UdpServer:
         self._buf = bytearray(65536)
 
     def serve(self, stop: threading.Event | None = None) -> None:
-        self.sock.setblocking(False)
-        poller = select.poll()
-        poller.register(self.sock, select.POLLIN)
+        kernel_timeouts(self.sock, WAKE_MS / 1000)
         while stop is None or not stop.is_set():
-            if not self._drain(BATCH):
-                poller.poll(WAKE_MS)
+            self._drain(BATCH)
 
     def _drain(self, budget: int) -> bool:
-        """Serve up to ``budget`` datagrams; False when the socket ran dry first.
+        """Serve up to ``budget`` datagrams; False when the wait for one timed out first.
 
         DATA for the current session and ECHO are handled inline, with the current
         session's arrays in locals; everything else goes through :meth:`_handle`.
@@ -181,7 +179,7 @@ class UdpServer:
             for _ in range(budget):
                 try:
                     n, addr = recv(buf)
-                except BlockingIOError:
+                except BlockingIOError:  # SO_RCVTIMEO: nothing came for WAKE_MS
                     return False
                 except OSError:  # e.g. a late ICMP error for an earlier reply: not ours to fix
                     continue
