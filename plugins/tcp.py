@@ -22,6 +22,7 @@ from .net.limits import CHUNK_MAX_BYTES, IO_TIMEOUT_MAX_S
 
 MAX_PROCESS_CLIENTS = 256
 MAX_GENERATED_BYTES = 4 << 30
+MAX_KEPT = 1 << 30  # verify: after, save: false holds the downloads in memory
 
 
 class TcpParams(Params):
@@ -66,9 +67,16 @@ class TcpParams(Params):
         10.0,
         gt=0,
         le=IO_TIMEOUT_MAX_S,
-        description="seconds any one socket operation may wait, client and server",
+        description="seconds any one socket operation may wait, client and server "
+        "(gevent sockets: a connection may go without receiving anything)",
     )
     save: bool = Field(True, description="download: write each file to disk as it arrives")
+    verify: Literal["inline", "after", "size"] = Field(
+        "inline",
+        description="download: sha256 as the bytes arrive, inside the timed window (inline); "
+        "once every transfer is over, outside it, as iperf3-style tools measure the link "
+        "(after); or the length only (size)",
+    )
     client_rate_mib_s: float | None = Field(
         None,
         gt=0,
@@ -95,6 +103,11 @@ class TcpParams(Params):
             )
         if self.workload == "download" and self.files * self.file_size > MAX_GENERATED_BYTES:
             raise ValueError("files x file_size exceeds 4 GiB of generated data")
+        if self.verify == "after" and not self.save and self.files * self.file_size > MAX_KEPT:
+            raise ValueError(
+                "verify: after without save keeps every file in memory until the end: "
+                "files x file_size must stay within 1 GiB (or set save: true)"
+            )
         if self.client_think_ms >= self.io_timeout * 1000:
             raise ValueError(
                 "client_think_ms must be shorter than io_timeout: the server would give up first"
@@ -135,7 +148,11 @@ class Tcp(Model):
         Metric("file_p50_us", "us", False, "download: median time to fetch and verify one file"),
         Metric("file_p99_us", "us", False, "download: 99th percentile time per file"),
         Metric(
-            "files_verified", "files", True, "download: files whose size and sha256 match", key=True
+            "files_verified",
+            "files",
+            True,
+            "download: files whose size and sha256 match (verify: size, the size only)",
+            key=True,
         ),
         Metric("files_corrupt", "files", False, "download: files whose sha256 differs"),
         Metric("bytes_lost", "bytes", False, "download: listed bytes that never arrived", key=True),
@@ -276,6 +293,7 @@ class Tcp(Model):
                 save_dir=save_dir,
                 rate_mib_s=params.client_rate_mib_s,
                 think_ms=params.client_think_ms,
+                verify=params.verify,
             )
         finally:
             if save_dir is not None:  # the next run starts from an empty directory

@@ -254,3 +254,17 @@ def test_silent_and_trickling_clients_cannot_stall_a_sequential_server():
         code, out, _ = srv.interrupt()
     assert code == 130
     assert "2 timed out" in out
+
+
+@pytest.mark.parametrize("mode", ["thread", "gevent"])
+def test_a_silent_client_is_cut_off_by_the_echo_server(mode):
+    # The timeout is set once per connection (the kernel's, or the gevent server's idle
+    # reaper), not per operation: it must still end a connection that says nothing.
+    with serve("tcp-echo", "--mode", mode, "--timeout", "1") as srv:
+        with socket.create_connection((srv.host, srv.port), timeout=10) as silent:
+            started = time.monotonic()
+            assert silent.recv(1) == b""  # the server closed it; 10 s only bounds a hang
+            assert time.monotonic() - started >= 0.9
+        code, out, _ = srv.interrupt()
+    assert code == 130
+    assert "1 timed out" in out

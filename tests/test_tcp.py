@@ -89,6 +89,80 @@ def test_a_flipped_bit_is_caught_by_sha256(runner_cli):
     assert m["bytes_lost"] == 0  # every byte arrived: the content, not the length, is wrong
 
 
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("verify", ["inline", "after"])
+def test_a_stalled_transfer_ends_after_io_timeout(runner_cli, client, verify):
+    # The timeout on the socket is set once (the kernel's, for standard sockets), not per
+    # receive: a server that stops sending mid-file must still be given up on.
+    with script("net_bad_file_server.py", "--fault", "stall", "--files", "2") as bad:
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: download, server: "{bad.address}", clients: 2,
+                      client: {client}, verify: {verify}, save: false, io_timeout: 1}}
+            repeat: 1
+            warmup: 0
+            timeout: 30
+            """
+        )
+    (m,) = runs(ok_trials(res)[0])
+    assert (m["files_verified"], m["errors"]) == (0, 2)
+    assert m["bytes_lost"] == 2 * (100_000 - 100_000 // 2)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("save", [False, True])
+def test_verify_after_still_catches_a_flipped_bit(runner_cli, client, save):
+    # Hashed after the timed window (from memory, or from the saved files), not skipped.
+    with script("net_bad_file_server.py", "--fault", "flip", "--files", "4") as bad:
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: download, server: "{bad.address}", clients: 2,
+                      client: {client}, verify: after, save: {str(save).lower()}}}
+            repeat: 2
+            warmup: 0
+            """
+        )
+    for m in runs(ok_trials(res)[0]):
+        assert (m["files_corrupt"], m["files_verified"], m["errors"]) == (4, 0, 4)
+        assert m["bytes_lost"] == 0
+
+
+def test_verify_size_checks_the_length_only(runner_cli):
+    with script("net_bad_file_server.py", "--fault", "flip", "--files", "4") as bad:
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: download, server: "{bad.address}", clients: 2, verify: size}}
+            repeat: 1
+            warmup: 0
+            """
+        )
+    trial = ok_trials(res)[0]
+    assert trial["params"]["verify"] == "size"  # the results say how files were checked
+    (m,) = runs(trial)
+    assert (m["files_verified"], m["files_corrupt"], m["bytes_lost"]) == (4, 0, 0)
+
+
+@pytest.mark.parametrize("verify", ["inline", "after", "size"])
+def test_every_verify_mode_delivers_intact_files_with_a_timed_window(runner_cli, verify):
+    res = runner_cli.run_spec(
+        f"""
+        model: tcp
+        params: {{workload: download, files: 6, file_size: 300000, clients: 3,
+                  transfer: sendfile, save: false, verify: {verify}}}
+        repeat: 2
+        warmup: 1
+        """
+    )
+    trial = ok_trials(res)[0]
+    assert trial["params"]["verify"] == verify
+    for m in runs(trial):
+        assert (m["files_verified"], m["bytes_lost"], m["errors"]) == (6, 0, 0)
+        assert m["wall_s"] > 0 and m["mib_per_s"] > 0
+
+
 def test_a_truncated_transfer_is_told_from_a_complete_one(runner_cli):
     with script("net_bad_file_server.py", "--fault", "truncate", "--files", "3") as bad:
         res = runner_cli.run_spec(
@@ -154,6 +228,11 @@ def test_too_low_an_open_files_limit_is_a_clear_error(runner_cli, tmp_path):
         ("workload: download, files: 5000, file_size: 1073741824", "4 GiB"),
         ("server_mode: forking", "server_mode"),
         ("server: 'localhost'", "not HOST:PORT"),
+        (
+            "workload: download, files: 2, file_size: 1073741824, save: false, verify: after",
+            "within 1 GiB",
+        ),
+        ("verify: sometimes", "verify"),
     ],
 )
 def test_bad_params_are_refused_before_running(runner_cli, params, message):
@@ -186,3 +265,31 @@ def test_c10k_holds_ten_thousand_connections(runner_cli):
     assert m["connections"] == 10_000
     assert m["peak_connections"] == 10_000
     assert m["errors"] == 0
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_echo_clients_give_up_on_a_server_that_never_answers(runner_cli, client):
+    # A listener that never accepts: the kernel completes every handshake and takes the
+    # requests, nothing ever comes back.  Each client must end its wait after io_timeout
+    # (set once per socket, not per operation) and say so; 30 s only bounds a hang.
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as mute:
+        port = mute.getsockname()[1]
+        started = time.monotonic()
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: echo, server: "127.0.0.1:{port}", client: {client},
+                      clients: 2, messages: 5, io_timeout: 1}}
+            repeat: 1
+            warmup: 0
+            timeout: 30
+            """
+        )
+        waited = time.monotonic() - started
+    (m,) = runs(ok_trials(res)[0])
+    assert (m["connections"], m["errors"]) == (2, 2)
+    assert "round_trips_per_s" not in m
+    assert waited < 30

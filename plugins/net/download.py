@@ -20,6 +20,7 @@ from runner.percentiles import percentile
 
 from . import fileproto as proto
 from .fanout import Env, run_clients
+from .idle import is_kernel_timeout, kernel_timeouts
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -48,12 +49,17 @@ class Plan:
     save_dir: Path | None
     rate_mib_s: float | None = None  # each client's read rate at most; None: flat out
     think_ms: float = 0.0  # each client's pause on the open connection before a request
+    verify: str = "inline"  # inline | after | size: see plugins.tcp's ``verify``
 
 
-def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
+def fetch(
+    sockmod: Any, plan: Plan, index: int, kept: dict[int, bytearray] | None = None
+) -> tuple[str, int, str]:
     """Fetch file ``index`` of the list; return ``(outcome, bytes received, detail)``.
 
-    The outcome is ``ok`` only for a verified file.
+    The outcome is ``ok`` only for a verified file; ``unchecked`` for one whose sha256 is
+    left for after the timed window (``verify: after``): its bytes are then in
+    ``kept[index]``, or in its saved file.
     """
     name, size, digest = plan.manifest[index]
     got = 0
@@ -70,6 +76,13 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
             return _STATUS_OUTCOME[status], 0, reason.decode("utf-8", "replace")
         if length != size:
             return "length", 0, f"server announced {length} bytes, the list says {size}"
+        if sockmod is socket:  # the body: the kernel bounds each wait, no poll per receive
+            kernel_timeouts(sock, plan.io_timeout)
+        if plan.verify == "after" and out is None and kept is not None:
+            kept[index] = body = _take_buffer(length)
+            return _receive_into(sock, memoryview(body), plan)
+        if plan.verify != "inline":
+            return _receive_unhashed(sock, out, length, plan)
         h = hashlib.sha256()
         buf = bytearray(plan.chunk_size)
         view = memoryview(buf)
@@ -88,7 +101,9 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
         return "ok", got, ""
     except TimeoutError as exc:
         return "timeout", got, str(exc) or "timed out"
-    except (OSError, proto.ProtocolError, proto.Truncated) as exc:
+    except OSError as exc:
+        return _failed(exc, got, plan)
+    except (proto.ProtocolError, proto.Truncated) as exc:
         return "error", got, f"{type(exc).__name__}: {exc}"
     finally:
         sock.close()
@@ -96,20 +111,116 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
             out.close()
 
 
-def download_job(env: Env, plan: Plan) -> list[Fetch]:
-    """One client: fetch files from the shared list until it is exhausted."""
+def download_job(env: Env, plan: Plan) -> tuple[list[Fetch], int]:
+    """One client: fetch files from the shared list until it is exhausted.
+
+    Returns what it fetched and when its last transfer ended (``time.monotonic_ns``),
+    before any hashing left for after the timed window.
+    """
     from .slowclient import slow_sockmod
 
     sockmod = slow_sockmod(env.sockmod, plan.rate_mib_s, plan.think_ms, env.sleep)
     done: list[Fetch] = []
+    kept: dict[int, bytearray] = {}
     for _ in range(len(plan.manifest)):  # bounded: never more files than the list holds
         index = env.take()
         if index >= len(plan.manifest) or time.monotonic() > plan.deadline:
             break
         t0 = time.monotonic_ns()
-        outcome, got, detail = fetch(sockmod, plan, index)
+        outcome, got, detail = fetch(sockmod, plan, index, kept)
         done.append((index, outcome, got, time.monotonic_ns() - t0, detail))
-    return done
+    transfers_end = time.monotonic_ns()
+    if plan.verify == "after":
+        done = _verify_after(env, plan, done, kept)
+    return done, transfers_end
+
+
+def _receive_into(sock: Any, body: memoryview, plan: Plan) -> tuple[str, int, str]:
+    """Receive straight into ``body`` (no copy, no hash) until it is full."""
+    got, length, chunk = 0, len(body), plan.chunk_size
+    recv_into = sock.recv_into
+    try:
+        while got < length:
+            n = recv_into(body[got : got + chunk])
+            if n == 0:
+                return "truncated", got, f"closed after {got} of {length} bytes"
+            got += n
+            if time.monotonic() > plan.deadline:
+                return "timeout", got, "run deadline reached"
+    except OSError as exc:
+        return _failed(exc, got, plan)
+    return "unchecked", got, ""
+
+
+def _failed(exc: OSError, got: int, plan: Plan) -> tuple[str, int, str]:
+    if is_kernel_timeout(exc) or isinstance(exc, TimeoutError):
+        return "timeout", got, f"no data for io_timeout {plan.io_timeout:g} s"
+    return "error", got, f"{type(exc).__name__}: {exc}"
+
+
+def _receive_unhashed(sock: Any, out: Any, length: int, plan: Plan) -> tuple[str, int, str]:
+    """``verify: size`` (or ``after`` with the file saved): count and maybe write, no hash."""
+    buf = bytearray(min(plan.chunk_size, length) or 1)
+    view = memoryview(buf)
+    got = 0
+    try:
+        while got < length:
+            n = sock.recv_into(view[: min(plan.chunk_size, length - got)])
+            if n == 0:
+                return "truncated", got, f"closed after {got} of {length} bytes"
+            if out is not None:
+                out.write(view[:n])
+            got += n
+            if time.monotonic() > plan.deadline:
+                return "timeout", got, "run deadline reached"
+    except OSError as exc:
+        return _failed(exc, got, plan)
+    return ("unchecked" if plan.verify == "after" else "ok"), got, ""
+
+
+# Buffers for ``verify: after`` without saving, reused from run to run in this process:
+# fresh pages would cost a fault each inside the timed window.
+_BUFFERS: dict[int, list[bytearray]] = {}
+
+
+def _take_buffer(size: int) -> bytearray:
+    free = _BUFFERS.get(size)
+    return free.pop() if free else bytearray(size)
+
+
+def _verify_after(
+    env: Env, plan: Plan, done: list[Fetch], kept: dict[int, bytearray]
+) -> list[Fetch]:
+    """Hash what arrived once every client's transfers are over: ``unchecked`` gets a verdict."""
+    import contextlib
+
+    with contextlib.suppress(TimeoutError):  # a failed client must not stop the others' checks
+        env.gate(max(0.0, plan.deadline - time.monotonic()))
+    checked: list[Fetch] = []
+    for index, outcome, got, ns, detail in done:
+        if outcome == "unchecked":
+            verdict, why = _check_one(plan, index, kept.pop(index, None))
+            checked.append((index, verdict, got, ns, why))
+        else:
+            checked.append((index, outcome, got, ns, detail))
+    for body in kept.values():  # transfers cut short: their buffers go back too
+        _BUFFERS.setdefault(len(body), []).append(body)
+    return checked
+
+
+def _check_one(plan: Plan, index: int, body: bytearray | None) -> tuple[str, str]:
+    digest = plan.manifest[index][2]
+    if body is not None:
+        actual = hashlib.sha256(body).hexdigest()
+        _BUFFERS.setdefault(len(body), []).append(body)
+    else:  # saved: read it back
+        assert plan.save_dir is not None
+        h = hashlib.sha256()
+        with open(plan.save_dir / f"{index:06d}.bin", "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        actual = h.hexdigest()
+    return ("ok", "") if actual == digest else ("corrupt", "sha256 differs from the list")
 
 
 def run_download(
@@ -124,20 +235,30 @@ def run_download(
     save_dir: Path | None,
     rate_mib_s: float | None = None,
     think_ms: float = 0.0,
+    verify: str = "inline",
 ) -> dict[str, float]:
-    """Download every listed file once with ``clients`` clients; return the download metrics."""
+    """Download every listed file once with ``clients`` clients; return the download metrics.
+
+    :param verify: ``inline`` hashes as the bytes arrive, inside the timed window;
+        ``after`` once every transfer is over, the window ending with the last transfer;
+        ``size`` checks the length only.
+    """
     from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
     deadline = time.monotonic() + timeout
     plan = Plan(
-        family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir, rate_mib_s, think_ms
-    )
-    t0 = time.perf_counter_ns()
+        family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir, rate_mib_s,
+        think_ms, verify,
+    )  # fmt: skip
+    t0, start_ns = time.perf_counter_ns(), time.monotonic_ns()
     per_client = run_clients(kind, clients, lambda env: download_job(env, plan), timeout)
     wall = (time.perf_counter_ns() - t0) / 1e9
-    metrics = summarize(manifest, [f for fetched in per_client for f in fetched], wall, address)
-    metrics.update(client_rate(per_client))
+    if verify == "after":
+        wall = (max(end for _, end in per_client) - start_ns) / 1e9
+    fetched = [f for done, _ in per_client for f in done]
+    metrics = summarize(manifest, fetched, wall, address)
+    metrics.update(client_rate([done for done, _ in per_client]))
     return metrics
 
 

@@ -19,6 +19,7 @@ from runner.percentiles import latency_metrics
 
 from .fanout import Env, run_clients
 from .fileproto import Truncated
+from .idle import IdleReaper, is_kernel_timeout, kernel_timeouts
 
 _PATTERN = bytes(range(256)) * 4097
 _INDEX = struct.Struct(">Q")
@@ -46,6 +47,7 @@ class Plan:
     io_timeout: float
     deadline: float  # time.monotonic() by which the run must be over
     hold: bool  # keep every connection open until all clients are done
+    reaper: IdleReaper | None = None  # gevent clients: stops one idle for io_timeout
 
 
 def echo_job(env: Env, plan: Plan) -> EchoOutcome:
@@ -64,13 +66,37 @@ def echo_job(env: Env, plan: Plan) -> EchoOutcome:
             out.errors, out.error = 1, f"connect: {exc}"
         env.gate(max(0.0, plan.deadline - time.monotonic()))
         if out.connected_ns:
-            _round_trips(sock, plan, out)
+            _timed_round_trips(env, sock, plan, out)
         out.end_ns = time.monotonic_ns()
         if plan.hold:  # a concurrent server then holds every connection at once
             env.gate(max(0.0, plan.deadline - time.monotonic()))
     finally:
         sock.close()
     return out
+
+
+def _timed_round_trips(env: Env, sock: Any, plan: Plan, out: EchoOutcome) -> None:
+    """The round trips, every wait bounded at no cost per operation (see plugins.net.idle).
+
+    Standard sockets get the kernel's timeouts; gevent's are watched by the run's one
+    idle reaper (where there is none, they keep their timeout per operation).
+    """
+    if env.sockmod is socket:
+        kernel_timeouts(sock, plan.io_timeout)
+        _round_trips(sock, plan, out)
+        return
+    if plan.reaper is None:
+        _round_trips(sock, plan, out)
+        return
+    import gevent
+
+    sock.settimeout(None)
+    me = gevent.getcurrent()
+    plan.reaper.watch(me, sock)
+    try:
+        _round_trips(sock, plan, out)
+    finally:
+        plan.reaper.unwatch(me)
 
 
 def _round_trips(sock: Any, plan: Plan, out: EchoOutcome) -> None:
@@ -103,6 +129,8 @@ def _round_trips(sock: Any, plan: Plan, out: EchoOutcome) -> None:
                 out.errors, out.error = out.errors + 1, "run deadline reached"
                 return
     except (OSError, Truncated) as exc:
+        if is_kernel_timeout(exc):
+            exc = TimeoutError(f"no progress within io_timeout {plan.io_timeout:g} s")
         out.errors, out.error = out.errors + 1, f"{type(exc).__name__}: {exc}"
 
 
@@ -128,8 +156,13 @@ def run_echo(
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
     start = time.monotonic_ns()
     deadline = time.monotonic() + timeout
-    plan = Plan(family, sockaddr, messages, payload_bytes, io_timeout, deadline, hold)
-    outcomes = run_clients(kind, clients, lambda env: echo_job(env, plan), timeout)
+    reaper = IdleReaper(io_timeout) if kind == "gevent" and IdleReaper.available() else None
+    plan = Plan(family, sockaddr, messages, payload_bytes, io_timeout, deadline, hold, reaper)
+    try:
+        outcomes = run_clients(kind, clients, lambda env: echo_job(env, plan), timeout)
+    finally:
+        if reaper is not None:
+            reaper.stop()
     connected = [o for o in outcomes if o.connected_ns]
     errors = sum(o.errors for o in outcomes)
     if not connected:

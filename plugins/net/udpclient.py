@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import dataclasses
 import random
+import select
 import socket
 import struct
 import time
@@ -18,11 +19,13 @@ from typing import Any
 from runner.errors import ModelError
 
 from . import udpproto as up
+from .idle import kernel_timeouts
 from .stats import Jitter
 
 _SEQ_STAMP = struct.Struct(">IQ")  # the header's seq and timestamp fields, at offset 12
 _SEQ_OFFSET = 12
 _TRIES = 8
+_SEND_WAIT_MS = 1000
 _MAX_READS_PER_WAIT = 1024  # stale replies are few; a flood of them ends the wait early
 
 
@@ -78,6 +81,8 @@ def echo(
     view = memoryview(buf)
     wait_ns = int(reply_timeout * 1e9)
     unpack, now = up.HEADER.unpack_from, time.monotonic_ns
+    # The kernel's timeout, set once: a Python one would poll before every send and receive.
+    kernel_timeouts(sock, reply_timeout)
     out.start_ns = now()
     try:
         for seq in range(messages):
@@ -86,14 +91,15 @@ def echo(
             sock.send(request)
             out.sent += 1
             until = stamp + wait_ns
-            for _ in range(_MAX_READS_PER_WAIT):
+            for reads in range(_MAX_READS_PER_WAIT):
                 left = until - now()
                 if left <= 0:
                     break
-                sock.settimeout(left / 1e9)
+                if reads:  # after a stale reply, only what is left of this one's wait
+                    kernel_timeouts(sock, left / 1e9)
                 try:
                     n = sock.recv_into(buf)
-                except TimeoutError:
+                except BlockingIOError:  # the kernel's timeout: this one is lost
                     break
                 arrived = now()
                 if n < up.HEADER_SIZE:
@@ -117,6 +123,8 @@ def echo(
                     out.rtts.append(arrived - stamp)
                     jitter.add(stamp, arrived)
                     break
+            if reads:
+                kernel_timeouts(sock, reply_timeout)
             if time.monotonic() > deadline:
                 raise ModelError(
                     f"udp echo: run deadline reached after {out.sent} of {messages} messages"
@@ -206,7 +214,9 @@ def _blast(
     deadline: float,
 ) -> None:
     send, pack, now = sock.send, _SEQ_STAMP.pack_into, time.monotonic_ns
-    sock.settimeout(1.0)  # a full send buffer may block briefly; never for ever
+    # Non-blocking, and a wait only when the kernel says the send buffer is full: a
+    # timeout on the socket would poll before every datagram.
+    sock.setblocking(False)
     start = out.start_ns = now()
     seq = 0
     while seq < messages:
@@ -219,7 +229,10 @@ def _blast(
         burst_end = min(due, seq + 4096)
         for i in range(seq, burst_end):
             pack(packet, _SEQ_OFFSET, i, now())
-            send(packet)
+            try:
+                send(packet)
+            except BlockingIOError:
+                _resend(sock, packet)
         seq = burst_end
         if time.monotonic() > deadline:
             out.sent = seq
@@ -228,6 +241,15 @@ def _blast(
             )
     out.end_ns = now()
     out.sent = messages
+
+
+def _resend(sock: socket.socket, packet: bytearray) -> None:
+    """Send ``packet`` once the socket has room, waiting 1 s at most: never for ever."""
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    if not poller.poll(_SEND_WAIT_MS):
+        raise ModelError(f"udp oneway: could not send for {_SEND_WAIT_MS} ms (send buffer full)")
+    sock.send(packet)
 
 
 def _collect_report(

@@ -1,11 +1,12 @@
 """An RNF1 file server that damages what it sends (tests only).
 
-    python net_bad_file_server.py --fault flip|truncate [--files N] [--file-size B]
+    python net_bad_file_server.py --fault flip|truncate|stall [--files N] [--file-size B]
 
 It is the real file server with one change: ``flip`` inverts one bit in the middle of
 every file it sends, ``truncate`` announces the full length but sends only the first
-half and closes.  Its file list (LIST) has the true sizes and sha256 of the files on
-disk, so a client that checks what arrived must notice.
+half and closes, ``stall`` sends the first half and then nothing, holding the
+connection open until the client gives up.  Its file list (LIST) has the true sizes and
+sha256 of the files on disk, so a client that checks what arrived must notice.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ class DamagingService(FileService):
 
     def _chunked(self, conn: Any, fd: int, size: int) -> int:
         data = bytearray(os.pread(fd, size, 0))
-        if self.fault == "truncate":
+        if self.fault in ("truncate", "stall"):
             conn.sendall(data[: size // 2])
+            if self.fault == "stall":  # until the client closes: a read returns b"" then
+                conn.settimeout(60)
+                while conn.recv(65536):
+                    pass
             return size // 2
         if data:
             data[len(data) // 2] ^= 0x01
@@ -39,7 +44,7 @@ class DamagingService(FileService):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--fault", choices=("flip", "truncate"), required=True)
+    parser.add_argument("--fault", choices=("flip", "truncate", "stall"), required=True)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--file-size", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=120)
