@@ -124,6 +124,16 @@ class LocalExecutor:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.child, signal.SIGKILL)
 
+    def kill(self) -> None:
+        """Kill the running trial and the worker, from any thread: ``run_trial`` then
+        returns (crashed) and the next trial starts a new worker.  Other executors that
+        run trials through this one (dask) stop a trial on Ctrl-C with it."""
+        self._kill_child()
+        worker = self.worker
+        if worker is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.proc.pid, signal.SIGKILL)
+
     def run_trial(self, trial: Trial, on_run: Callable[[RunRecord], None]) -> TrialResult:
         """Run one trial to its end; never raises for what the trial did."""
         if self.worker is None:
