@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # third-party plugins; this tuple is the only place the core names a model.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
+    "runner.executors.dask",
     "runner.report.terminal",
     "runner.report.jsonfile",
     "runner.store",

@@ -91,6 +91,8 @@ class TrialResult:
     expect: list[ExpectCheck] = dataclasses.field(default_factory=list)
     duration_s: float = 0.0
     max_rss_kib: int | None = None
+    # Where the trial ran when not on the CLI's machine (dask): name, address, environment.
+    host: dict[str, Any] | None = None
 
     def summarize(self) -> None:
         names: dict[str, None] = {}

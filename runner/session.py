@@ -50,17 +50,42 @@ class Session:
         host = self.host
         done: dict[str, list[TrialResult]] = {e.name: [] for e in self.experiments}
         interrupted = False
+        finished: dict[str, TrialResult] = {}  # by trial id, as they end
         host.session_start(self)
         executor = host.make_executor(self.options.get("executor", "local"), self)
         try:
             with executor:
+                if hasattr(executor, "run_trials"):
+                    self._run_many(executor, finished)
                 for exp in self.experiments:
                     for trial in exp.trials:
-                        previous = self.resumed.get(trial.id)
-                        done[exp.name].append(previous or self.run_trial(executor, trial))
+                        previous = self.resumed.get(trial.id) or finished.get(trial.id)
+                        finished[trial.id] = previous or self.run_trial(executor, trial)
+                        done[exp.name].append(finished[trial.id])
         except KeyboardInterrupt:
             interrupted = True
+            for exp in self.experiments:  # what finished, in spec order
+                done[exp.name] = [
+                    r for t in exp.trials if (r := self.resumed.get(t.id) or finished.get(t.id))
+                ]
         return self.finish(done, interrupted)
+
+    def _run_many(self, executor: Any, finished: dict[str, TrialResult]) -> None:
+        # An executor with several hosts runs trials at once; results are kept in order.
+        host = self.host
+
+        def on_done(trial: Trial, result: TrialResult) -> None:
+            result.summarize()
+            check_expectations(self.experiment(trial.experiment), result)
+            host.trial_done(self, trial, result)
+            finished[trial.id] = result
+
+        executor.run_trials(
+            self.trials,
+            on_run=lambda trial, record: host.run_done(self, trial, record),
+            on_done=on_done,
+            on_start=lambda trial: host.trial_start(self, trial),
+        )
 
     def run_trial(self, executor: Any, trial: Trial) -> TrialResult:
         """Run one trial on ``executor``: its hooks, summary and expectations included."""

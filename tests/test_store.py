@@ -228,9 +228,9 @@ def test_migrations_run_in_order_and_keep_data(tmp_path, monkeypatch):
                       " VALUES ('s1', 'now', '[]', '[]', '{}', 0)")  # fmt: skip
     extra = "ALTER TABLE sessions ADD COLUMN note TEXT; UPDATE sessions SET note = 'migrated'"
     monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, extra))
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(store.MIGRATIONS) + 1)
     with store.Store(path) as st:
-        assert st.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert st.db.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS) + 1
         rows = st.db.execute("SELECT id, note FROM sessions").fetchall()
         assert [tuple(r) for r in rows] == [("s1", "migrated")]
         assert [s.id for s in st.sessions()] == ["s1"]

@@ -1,0 +1,159 @@
+"""What runs on a Dask worker: one trial per task, through the local executor.
+
+A session gets, in each Dask worker process, one ``_SessionSide``: the plugins built from
+the CLI's configuration (plugin files shipped by content into a folder of its own), the
+host's environment, and a ``LocalExecutor``, so a trial there goes through the very worker,
+process group, timeout and containment code as on the CLI's machine.  ``close`` ends it
+at the end of the session; ``kill`` stops the running trial (Ctrl-C in the CLI).
+
+Imported by Dask on its workers by reference: runner must be installed there, at the
+CLI's version (``probe`` reports it, and the CLI refuses a difference).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.executors.local import LocalExecutor
+    from runner.plugins import PluginHost
+    from runner.results import RunRecord, TrialResult
+    from runner.spec import Trial
+
+
+@dataclasses.dataclass(frozen=True)
+class Shipment:
+    """What every task carries: the session's id, its plugin config and plugin files."""
+
+    run_id: str
+    config: dict[str, Any]  # runner.plugins.PluginConfig as a dict; files by CLI path
+    files: dict[str, str]  # CLI path -> source text, for plugins given as .py files
+
+    @property
+    def topic(self) -> str:
+        """The Dask event topic the session's progress goes out on."""
+        return f"runner-{self.run_id}"
+
+
+def plugin_versions(host: PluginHost) -> dict[str, str]:
+    """runner's version and every plugin's that is not a built-in nor a shipped file."""
+    from runner import __version__
+    from runner.plugins import _is_path
+
+    versions = {"runner": __version__}
+    for info in host.info():
+        if info.source != "built-in" and not _is_path(info.name):
+            versions[info.name] = info.version or "?"
+    return versions
+
+
+class _SessionSide:
+    def __init__(self, ship: Shipment) -> None:
+        from runner import environment
+        from runner.executors.local import LocalExecutor
+        from runner.plugins import PluginConfig, build
+        from runner.session import Session
+
+        self.folder = Path(tempfile.mkdtemp(prefix=f"runner-dask-{ship.run_id}-"))
+        paths: dict[str, str] = {}
+        for original, text in ship.files.items():
+            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+            target = self.folder / digest / Path(original).name  # the stem names the module
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            paths[original] = str(target)
+        config = dict(ship.config, trace=False)
+        config["extra"] = [paths.get(item, item) for item in config["extra"]]
+        self.error: str | None = None
+        self.versions: dict[str, str] = {}
+        self.executor: LocalExecutor | None = None
+        try:
+            host = build(PluginConfig(**config))
+            host.models()
+        except Exception as exc:  # reported to the CLI, which refuses the host
+            self.error = str(exc)
+            return
+        self.versions = plugin_versions(host)
+        self.environment = environment.capture()
+        session = Session(experiments=[], options={}, host=host,
+                          environment=self.environment, argv=[])  # fmt: skip
+        self.executor = LocalExecutor(session)
+        self.lock = threading.Lock()  # one trial at a time in this process
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.kill()
+            # The task thread returns soon after a kill; wait for it, boundedly.
+            if self.lock.acquire(timeout=30):
+                self.lock.release()
+            self.executor.__exit__(None, None, None)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def kill(self) -> None:
+        if self.executor is not None:
+            self.executor.kill()
+
+
+_SIDES: dict[str, _SessionSide] = {}
+_SIDES_LOCK = threading.Lock()
+
+
+def _side(ship: Shipment) -> _SessionSide:
+    with _SIDES_LOCK:
+        side = _SIDES.get(ship.run_id)
+        if side is None:
+            side = _SIDES[ship.run_id] = _SessionSide(ship)
+        return side
+
+
+def probe(ship: Shipment) -> dict[str, Any]:
+    """This host's name, and the versions the CLI compares with its own (or the error)."""
+    side = _side(ship)
+    return {"hostname": socket.gethostname(), "versions": side.versions, "error": side.error}
+
+
+def run_trial(ship: Shipment, trial: Trial) -> TrialResult:
+    """The Dask task: run ``trial`` here, sending progress on the session's topic."""
+    from distributed import get_worker
+
+    from runner.results import ERROR, TrialResult
+
+    worker = get_worker()
+    side = _side(ship)
+    host = {"name": socket.gethostname(), "address": worker.address}
+    worker.log_event(ship.topic, {"ev": "started", "trial": trial.id, **host})
+    if side.executor is None:
+        return TrialResult(trial.id, trial.experiment, trial.model, trial.params, trial.swept,
+                           ERROR, f"host {host['name']}: {side.error}", host=host)  # fmt: skip
+
+    def on_run(record: RunRecord) -> None:
+        event = {"ev": "run", "trial": trial.id, "address": worker.address,
+                 "record": dataclasses.asdict(record)}  # fmt: skip
+        worker.log_event(ship.topic, event)
+
+    with side.lock:
+        result = side.executor.run_trial(trial, on_run)
+    result.host = {**host, "environment": side.environment}
+    return result
+
+
+def kill(run_id: str) -> None:
+    """Kill the session's running trial in this process (``Client.run`` on each worker)."""
+    side = _SIDES.get(run_id)
+    if side is not None:
+        side.kill()
+
+
+def close(run_id: str) -> None:
+    """End the session here: its runner worker process and its plugin folder go."""
+    with _SIDES_LOCK:
+        side = _SIDES.pop(run_id, None)
+    if side is not None:
+        side.close()
