@@ -121,8 +121,8 @@ def test_trials_run_on_the_cluster_and_record_their_host(runner_cli, scheduler, 
 def test_each_run_reaches_the_cli_as_it_happens(runner_cli, scheduler, tmp_path):
     log = tmp_path / "runs.log"
     runner_cli.env["DASK_PROBE_RUNLOG"] = str(log)
-    spec = runner_cli.write("s.yaml", probe_spec(runner_cli.path, [0], gate=str(tmp_path / "g"),
-                                                 gate_from_run=1).replace("repeat: 1", "repeat: 2"))  # fmt: skip
+    text = probe_spec(runner_cli.path, [0], gate=str(tmp_path / "g"), gate_from_run=1)
+    spec = runner_cli.write("s.yaml", text.replace("repeat: 1", "repeat: 2"))
     proc = popen(runner_cli, "run", spec, "--executor", "dask", "--scheduler", scheduler, "--no-db")
     try:
         wait_for("the first run's event in the CLI", lambda: log.exists() and log.read_text())
@@ -143,7 +143,9 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(runner_cli):
     spec = probe_spec(runner_cli.path, [0])
     res = runner_cli.run_spec(spec, "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{port}")
     assert res.code == 2
-    assert res.stderr.startswith(f"runner: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+    assert res.stderr.startswith(
+        f"runner: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
+    )
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert res.results is None and not (runner_cli.path / ".runner").exists()  # nothing ran
     assert not (runner_cli.path / "marker.0").exists()
@@ -219,14 +221,12 @@ def test_a_worker_lost_mid_trial(runner_cli, scheduler, kills):
     out = tmp / "r.json"
     proc = popen(runner_cli, "run", spec, "--executor", "dask", "--scheduler", scheduler,
                  "-o", out)  # fmt: skip
-    lost = []
     try:
         for attempt in range(1, kills + 1):
             marks = wait_for(f"attempt {attempt}", lambda a=attempt: len(markers(tmp, 0)) >= a
                              and markers(tmp, 0))  # fmt: skip
-            child, runner_worker = marks[-1]
+            _, runner_worker = marks[-1]
             dask_worker = parent(runner_worker)
-            lost.append(dask_worker)
             os.kill(dask_worker, signal.SIGKILL)
         if kills == 1:
             wait_for("the retry", lambda: len(markers(tmp, 0)) == 2)
@@ -245,7 +245,7 @@ def test_a_worker_lost_mid_trial(runner_cli, scheduler, kills):
         assert trial["host"]["address"] != first
     else:
         assert code == 1, err
-        assert trial["status"] == "crashed"
+        assert trial["status"] == "crashed", trial
         assert trial["error"].startswith("worker lost twice, on tcp://127.0.0.1:")
 
 
@@ -275,4 +275,3 @@ def test_resume_runs_only_the_unfinished_trials(runner_cli, scheduler):
     assert len(markers(tmp, 0)) == 1  # not run again
     assert len(markers(tmp, 1)) == len(markers(tmp, 2)) == 2
     assert res.trials[0]["host"]["address"].startswith("tcp://127.0.0.1:")
-

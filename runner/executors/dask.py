@@ -16,6 +16,7 @@ import dataclasses
 import os
 import queue
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,14 +88,13 @@ class DaskExecutor:
         flights = {t.id: _Flight(t) for t in trials}
         futures = {}
         for trial in trials:
-            future = self.client.submit(
-                dasktask.run_trial, self.ship, trial, key=f"runner-{self.ship.run_id}-{trial.id}",
-                resources={"trial": 1}, pure=False,
-            )  # fmt: skip
+            key = f"runner-{self.ship.run_id}-{trial.id}-{uuid.uuid4().hex[:8]}"
+            future = self.client.submit(dasktask.run_trial, self.ship, trial, key=key,
+                                        resources={"trial": 1}, pure=False)  # fmt: skip
             future.add_done_callback(lambda f, tid=trial.id: self._events.put(("done", tid, f)))
             futures[trial.id] = future
         try:
-            while futures:
+            while any(not f.ended for f in flights.values()):
                 try:
                     kind, first, second = self._events.get(timeout=0.5)
                 except queue.Empty:
@@ -106,6 +106,8 @@ class DaskExecutor:
                     flights[first].finish(second, on_run)
                     on_done(flights[first].trial, second)
                     continue
+                if first not in flights:
+                    continue  # a task of an earlier call, given up on
                 future = futures.pop(first, None)
                 if future is None:
                     continue  # given up on already (lost twice)
@@ -114,9 +116,11 @@ class DaskExecutor:
                     result = future.result()
                 elif isinstance(future.exception(), KilledWorker):
                     result = flight.failed(CRASHED, f"worker lost: {future.exception()}")
-                else:
+                elif future.status == "error":
                     exc = future.exception()
                     result = flight.failed(ERROR, f"dask: {type(exc).__name__}: {exc}")
+                else:
+                    result = flight.failed(ERROR, f"dask: the task was {future.status}")
                 flight.finish(result, on_run)
                 on_done(flight.trial, result)
         except BaseException:
@@ -136,7 +140,8 @@ class DaskExecutor:
             if len(flight.attempts) > 2:  # lost twice: the trial itself may be the cause
                 future = futures.pop(flight.trial.id)
                 self.client.cancel(future, force=True)
-                self.client.run(dasktask.kill, self.ship.run_id, workers=[msg["address"]])
+                self.client.run(dasktask.kill, self.ship.run_id, flight.trial.id,
+                                workers=[msg["address"]])  # fmt: skip
                 lost = ", ".join(flight.attempts[:2])
                 result = flight.failed(CRASHED, f"worker lost twice, on {lost}")
                 self._events.put(("gave-up", flight.trial.id, result))
@@ -157,6 +162,7 @@ class _Flight:
     attempts: list[str] = dataclasses.field(default_factory=list)
     runs_now: int = 0
     reported: int = 0
+    ended: bool = False
 
     def failed(self, status: str, error: str) -> TrialResult:
         t = self.trial
@@ -164,6 +170,7 @@ class _Flight:
 
     def finish(self, result: TrialResult, on_run: OnRun) -> None:
         """Report the runs whose events have not arrived, and where a retry came from."""
+        self.ended = True
         for record in [*result.warmup_runs, *result.runs][self.reported :]:
             on_run(self.trial, record)
         self.reported = len(result.warmup_runs) + len(result.runs)

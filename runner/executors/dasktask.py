@@ -18,6 +18,8 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from runner.plugins import PluginHost
     from runner.results import RunRecord, TrialResult
     from runner.spec import Trial
+
+KILL_FOR_S = 30.0  # how long a kill keeps trying while a trial starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,19 +90,45 @@ class _SessionSide:
                           environment=self.environment, argv=[])  # fmt: skip
         self.executor = LocalExecutor(session)
         self.lock = threading.Lock()  # one trial at a time in this process
+        self.running: str | None = None  # the trial id run_trial is in
+        self.doomed: str | None = None  # a trial id to stop, or "*": every trial
+
+    def run(self, trial: Trial, on_run: Callable[[RunRecord], None]) -> TrialResult | None:
+        """Run ``trial`` here, or None when it was cancelled before it started."""
+        assert self.executor is not None
+        with self.lock:
+            if self.doomed in ("*", trial.id):
+                return None
+            self.running = trial.id
+            try:
+                return self.executor.run_trial(trial, on_run)
+            finally:
+                self.running = None
 
     def close(self) -> None:
         if self.executor is not None:
-            self.kill()
+            self.kill("*")
             # The task thread returns soon after a kill; wait for it, boundedly.
-            if self.lock.acquire(timeout=30):
+            if self.lock.acquire(timeout=KILL_FOR_S):
                 self.lock.release()
             self.executor.__exit__(None, None, None)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def kill(self) -> None:
-        if self.executor is not None:
+    def kill(self, trial_id: str) -> None:
+        """Stop ``trial_id`` (``*``: any), running or about to run.  A trial may be
+        starting its worker process, which cannot be killed before it exists: so kill
+        until the trial has returned."""
+        self.doomed = trial_id
+        threading.Thread(target=self._kill_until_returned, daemon=True).start()
+
+    def _kill_until_returned(self) -> None:
+        assert self.executor is not None
+        end = time.monotonic() + KILL_FOR_S
+        while self.running is not None and self.doomed in ("*", self.running):
             self.executor.kill()
+            if time.monotonic() > end:
+                return
+            time.sleep(0.05)
 
 
 _SIDES: dict[str, _SessionSide] = {}
@@ -123,7 +153,7 @@ def run_trial(ship: Shipment, trial: Trial) -> TrialResult:
     """The Dask task: run ``trial`` here, sending progress on the session's topic."""
     from distributed import get_worker
 
-    from runner.results import ERROR, TrialResult
+    from runner.results import CRASHED, ERROR, TrialResult
 
     worker = get_worker()
     side = _side(ship)
@@ -138,17 +168,19 @@ def run_trial(ship: Shipment, trial: Trial) -> TrialResult:
                  "record": dataclasses.asdict(record)}  # fmt: skip
         worker.log_event(ship.topic, event)
 
-    with side.lock:
-        result = side.executor.run_trial(trial, on_run)
+    result = side.run(trial, on_run)
+    if result is None:
+        return TrialResult(trial.id, trial.experiment, trial.model, trial.params, trial.swept,
+                           CRASHED, "cancelled", host=host)  # fmt: skip
     result.host = {**host, "environment": side.environment}
     return result
 
 
-def kill(run_id: str) -> None:
-    """Kill the session's running trial in this process (``Client.run`` on each worker)."""
+def kill(run_id: str, trial_id: str = "*") -> None:
+    """Kill the session's trial ``trial_id`` (``*``: any) in this process (``Client.run``)."""
     side = _SIDES.get(run_id)
-    if side is not None:
-        side.kill()
+    if side is not None and side.executor is not None:
+        side.kill(trial_id)
 
 
 def close(run_id: str) -> None:

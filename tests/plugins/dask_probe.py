@@ -1,8 +1,9 @@
 """A test model for the dask executor: says where it ran, and waits for a gate file.
 
 Each run writes ``PID PPID`` to ``MARKER.LABEL`` (when ``marker`` is set), then, when
-``gate`` is set, waits for ``GATE.LABEL`` to exist (bounded by the trial's timeout).  Its ``__version__`` comes from
-``DASK_PROBE_VERSION`` so a test can give the CLI and the workers different versions.
+``gate`` is set, waits for ``GATE.LABEL`` to exist (bounded by the trial's timeout).
+Its ``__version__`` comes from ``DASK_PROBE_VERSION``, so a test can give the CLI and
+the workers different versions.
 On the CLI side it also logs every ``runner_run_done`` to ``$DASK_PROBE_RUNLOG``.
 """
 
