@@ -151,6 +151,8 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(runner_cli):
     assert not (runner_cli.path / "marker.0").exists()
     res = runner_cli.run_spec(spec, "--executor", "dask")
     assert res.code == 2 and "--executor dask needs --scheduler tcp://HOST:PORT" in res.stderr
+    res = runner_cli.run_spec(spec, "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert res.code == 2 and "--scheduler is for --executor dask" in res.stderr
 
 
 def test_a_plugin_at_another_version_on_a_worker_is_refused(runner_cli, scheduler):
@@ -237,6 +239,8 @@ def test_a_worker_lost_mid_trial(runner_cli, scheduler, kills):
         proc.kill()
         _, err = proc.communicate()
     trial = json.loads(out.read_text())["experiments"][0]["trials"][0]
+    for child, _ in markers(tmp, 0):  # the lost attempts' processes end too, gate open
+        wait_for(f"trial process {child} to end", lambda c=child: not alive(c), timeout=30)
     if kills == 1:
         assert code == 0, err
         assert trial["status"] == "ok"

@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -49,12 +50,16 @@ class Shipment:
 def plugin_versions(host: PluginHost) -> dict[str, str]:
     """runner's version and every plugin's that is not a built-in nor a shipped file."""
     from runner import __version__
-    from runner.plugins import _is_path
+    from runner.plugins import _is_path, _version
 
     versions = {"runner": __version__}
-    for info in host.info():
-        if info.source != "built-in" and not _is_path(info.name):
-            versions[info.name] = info.version or "?"
+    for name, source in host.sources.items():
+        if source == "built-in" or _is_path(name):
+            continue
+        if source.startswith("entry point ("):  # its distribution's, as the host found it
+            versions[name] = source.rsplit(" ", 1)[-1].rstrip(")")
+        else:  # -p MODULE, or a spec's module: loaded under its module name
+            versions[name] = _version(sys.modules.get(name), source) or "?"
     return versions
 
 
