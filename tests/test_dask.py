@@ -49,7 +49,7 @@ def cluster() -> Iterator[tuple[str, object]]:
 @pytest.fixture
 def scheduler(cluster) -> str:
     address, client = cluster
-    client.wait_for_workers(2, timeout=60)  # a test may have killed one: its nanny restarts it
+    client.wait_for_workers(2, timeout=180)  # a test may have killed one: its nanny restarts it
     return address
 
 
@@ -250,7 +250,8 @@ def test_a_worker_lost_mid_trial(runner_cli, scheduler, kills):
     else:
         assert code == 1, err
         assert trial["status"] == "crashed", trial
-        assert trial["error"].startswith("worker lost twice, on tcp://127.0.0.1:")
+        # Ours after a third start, or Dask's own KilledWorker if its limit came first.
+        assert trial["error"].startswith("worker lost"), trial["error"]
 
 
 def test_resume_runs_only_the_unfinished_trials(runner_cli, scheduler):
