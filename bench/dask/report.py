@@ -1,6 +1,6 @@
 """The dask executor against the local one.  A report, not a test.
 
-    python bench/dask/report.py [--rounds 3] [--only overhead|speedup]
+    python bench/dask/report.py [--rounds 3] [--only overhead|speedup|scheduler]
 
 Overhead: the 50-trial noop matrix (bench/overhead.yaml) and a 5-trial one (noop5.yaml)
 through `runner run`, local and on a one-worker `LocalCluster`, interleaved round by
@@ -12,6 +12,9 @@ Speed-up: 12 trials of one 1 s run (sleep12.yaml) on LocalClusters of 1, 2 and 4
 workers (each `--resources trial=1`), against the local executor in the same rounds.
 Ideal: 12 s, 6 s, 3 s.  The machine has 2 cores; the trials sleep, so what is measured
 is the dispatch, not the CPU.
+
+Scheduler: 2,000 no-op tasks asking for the `trial` resource on two workers, to put a
+figure on the scheduler's own cost per trial (docs/distributed.md, scale).
 """
 
 from __future__ import annotations
@@ -118,15 +121,39 @@ def speedup(rounds: int) -> None:
               f"ideal {workers}")  # fmt: skip
 
 
+def _nothing(i: int) -> int:
+    return i
+
+
+def scheduler(rounds: int, tasks: int = 2000) -> None:
+    """What the scheduler alone costs a trial: no-op tasks that ask for a `trial` each."""
+    from distributed import Client
+
+    rates = []
+    with cluster(2) as address, Client(address) as client:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            futures = client.map(_nothing, range(tasks), resources={"trial": 1}, pure=False)
+            client.gather(futures)
+            rates.append(tasks / (time.perf_counter() - t0))
+            del futures
+    print(
+        f"scheduler: {tasks} no-op tasks with the trial resource on 2 workers: "
+        f"{statistics.median(rates):,.0f} tasks/s ({min(rates):,.0f}-{max(rates):,.0f})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", choices=["overhead", "speedup"])
+    ap.add_argument("--only", choices=["overhead", "speedup", "scheduler"])
     args = ap.parse_args()
     if args.only in (None, "overhead"):
         overhead(args.rounds)
     if args.only in (None, "speedup"):
         speedup(args.rounds)
+    if args.only in (None, "scheduler"):
+        scheduler(args.rounds)
 
 
 if __name__ == "__main__":
