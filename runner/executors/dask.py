@@ -12,6 +12,7 @@ the session's topic as they happen; ``run_trials`` runs many trials at once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import queue
@@ -124,8 +125,9 @@ class DaskExecutor:
                 flight.finish(result, on_run)
                 on_done(flight.trial, result)
         except BaseException:
-            self.client.cancel(list(futures.values()), force=True)
-            self.client.run(dasktask.kill, self.ship.run_id)
+            with contextlib.suppress(Exception):  # a cluster already gone has nothing to stop
+                self.client.cancel(list(futures.values()), force=True)
+                self.client.run(dasktask.kill, self.ship.run_id)
             raise
 
     def _event(self, flights: dict[str, _Flight], futures: dict[str, Any], msg: dict[str, Any],
