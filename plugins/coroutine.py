@@ -80,7 +80,7 @@ class CoroutineModel(Model):
         return ["gevent.monkey:patch_all"] if params.impl == "gevent" else []
 
     def run(self, params: CoroutineParams, ctx: RunContext) -> dict[str, float]:
-        from plugins.coro import runs
+        from .coro import runs
 
         out: dict[str, float] = {"patched": float(is_patched())}
         if params.workload == "switch":

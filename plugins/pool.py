@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from plugins.tasks import cpu_task, noop_task, sleep_task
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
+
+from .tasks import cpu_task, noop_task, sleep_task
 
 
 class PoolParams(Params):

@@ -84,7 +84,7 @@ class ProcessModel(Model):
     )  # fmt: skip
 
     def setup(self, params: ProcessParams, ctx: RunContext) -> None:
-        from plugins.mp.context import get_context
+        from .mp.context import get_context
 
         ctx.state["mp"] = get_context(params.start_method)
         ctx.state["procs"] = []
@@ -191,7 +191,7 @@ def _start(params: ProcessParams, mp: Any, ctx: RunContext, deadline: float) -> 
         data = _start_fresh(params, ctx, deadline)
         start_ns, join_ns, pids = sum(data["start_ns"]), sum(data["join_ns"]), data["pids"]
     else:
-        from plugins.tasks import noop_task
+        from .tasks import noop_task
 
         start_ns = join_ns = 0
         pids = []
@@ -219,13 +219,14 @@ def _start_fresh(params: ProcessParams, ctx: RunContext, deadline: float) -> dic
     import subprocess
     import sys
 
-    import plugins
+    import runner
 
-    root = str(Path(plugins.__file__).resolve().parent.parent)
+    # The folder holding this runner, so the new interpreter imports the same built-ins.
+    root = str(Path(runner.__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     # With -c the parent has no main module for spawn and forkserver children to import again.
-    code = "import sys; from plugins.mp.starts import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from runner.builtins.mp.starts import main; sys.exit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, params.start_method, str(params.processes)]
     try:
         timeout = max(0.1, deadline - time.monotonic())
@@ -299,7 +300,7 @@ def _daemon(
 
 
 def _target(name: str) -> Any:
-    from plugins.mp import targets
+    from .mp import targets
 
     return getattr(targets, name)
 

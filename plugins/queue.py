@@ -12,7 +12,6 @@ warns that multiprocessing queues answer these unreliably.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +20,7 @@ from pydantic import Field, model_validator
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
+from runner.percentiles import percentile
 
 PROCESS_KINDS = ("mp_queue", "mp_simple_queue", "manager_queue")
 
@@ -67,7 +67,12 @@ class QueueModel(Model):
         Metric("checks", "checks", None, "empty()/qsize() checks made by producers"),
         Metric(
             "empty_misreports", "checks", None,
-            "checks where empty() or qsize() said fewer items than known to be queued", key=True,
+            "checks where empty() or qsize() said fewer items than known to be queued",
+        ),
+        Metric(
+            "empty_misreport_pct", "%", False,
+            "empty_misreports as a share of the checks made: how often to expect a wrong answer",
+            key=True,
         ),
     )  # fmt: skip
 
@@ -83,7 +88,7 @@ class QueueModel(Model):
         q = backend.make_queue(params.maxsize)
         counters = backend.counters(params.producers + params.consumers)
         prod_jobs, cons_jobs = _jobs(params, rundir, deadline, backend.pause)
-        from plugins.mp.queue_workers import consume, produce
+        from .mp.queue_workers import consume, produce
 
         live = ctx.state["live"]
         consumers = [backend.start(consume, q, counters, job) for job in cons_jobs]
@@ -108,7 +113,7 @@ class QueueModel(Model):
 def _jobs(
     params: QueueParams, rundir: Path, deadline: int, pause: str
 ) -> tuple[list[Any], list[Any]]:
-    from plugins.mp.queue_workers import Job
+    from .mp.queue_workers import Job
 
     job = functools.partial(
         Job,
@@ -135,7 +140,7 @@ def _jobs(
 
 
 def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> dict[str, float]:
-    from plugins.mp.queue_workers import load
+    from .mp.queue_workers import load
 
     prods = [load(job.report) for job in prod_jobs]
     cons = [load(job.report) for job in cons_jobs]
@@ -157,20 +162,17 @@ def _tally(params: QueueParams, prod_jobs: list[Any], cons_jobs: list[Any]) -> d
         "checks": sum(rep["checks"] for rep in prods),
         "empty_misreports": sum(rep["misreports"] for rep in prods),
     }
+    if out["checks"]:
+        out["empty_misreport_pct"] = 100.0 * out["empty_misreports"] / out["checks"]
     if latencies and span_ns > 0:
         out["items_per_s"] = got / (span_ns / 1e9)
-        out["latency_p50_us"] = _rank(latencies, 0.50) / 1e3
-        out["latency_p99_us"] = _rank(latencies, 0.99) / 1e3
+        out["latency_p50_us"] = percentile(latencies, 50) / 1e3
+        out["latency_p99_us"] = percentile(latencies, 99) / 1e3
     return out
 
 
-def _rank(ordered: list[int], q: float) -> float:
-    """Nearest-rank percentile: a value that was observed."""
-    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
-
-
 def _backend(params: QueueParams) -> Any:
-    from plugins.mp import queue_backends
+    from .mp import queue_backends
 
     if params.kind in PROCESS_KINDS:
         return queue_backends.ProcessBackend(params.kind, params.start_method)

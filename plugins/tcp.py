@@ -12,9 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from plugins.net.address import check_server
 from runner import hookimpl
+from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
+
+from .net import link
+from .net.address import check_server
 
 MAX_PROCESS_CLIENTS = 256
 MAX_GENERATED_BYTES = 4 << 30
@@ -25,6 +28,11 @@ class TcpParams(Params):
         "echo",
         description="echo: timed round trips on held connections; download: fetch every file once",
     )
+    server_cpus: CpuSet = Field(
+        None, description="pin the trial's own server to these CPUs, e.g. 0 (apart from "
+        "client_cpus: no turns taken on one core)",
+    )  # fmt: skip
+    client_cpus: CpuSet = Field(None, description="pin the clients to these CPUs, e.g. 1")
     server: Annotated[str | None, AfterValidator(check_server)] = Field(
         None,
         description="HOST:PORT of a `runner serve tcp-echo` or `tcp-files`; "
@@ -57,6 +65,23 @@ class TcpParams(Params):
         description="seconds any one socket operation may wait, client and server",
     )
     save: bool = Field(True, description="download: write each file to disk as it arrives")
+    client_rate_mib_s: float | None = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="download: MiB/s each client reads at most (a token bucket on the client "
+        "side, so TCP's flow control slows the server); none: as fast as it can",
+    )
+    client_think_ms: float = Field(
+        0,
+        ge=0,
+        le=600_000,
+        description="download: ms each client pauses on its open connection before sending "
+        "each request, as a person or a slow program would (a sequential server waits too)",
+    )
+    link_loss_pct: link.LossPct = None
+    link_delay_ms: link.DelayMs = None
+    link_jitter_ms: link.JitterMs = None
 
     @model_validator(mode="after")
     def _bounds(self) -> TcpParams:
@@ -66,6 +91,11 @@ class TcpParams(Params):
             )
         if self.workload == "download" and self.files * self.file_size > MAX_GENERATED_BYTES:
             raise ValueError("files x file_size exceeds 4 GiB of generated data")
+        if self.client_think_ms >= self.io_timeout * 1000:
+            raise ValueError(
+                "client_think_ms must be shorter than io_timeout: the server would give up first"
+            )
+        link.check(self)
         return self
 
 
@@ -106,6 +136,20 @@ class Tcp(Model):
         Metric("files_corrupt", "files", False, "download: files whose sha256 differs"),
         Metric("bytes_lost", "bytes", False, "download: listed bytes that never arrived", key=True),
         Metric(
+            "client_mib_s",
+            "MiB/s",
+            True,
+            "download: mean over clients of the bytes each received over its time fetching",
+        ),
+        Metric(
+            "retransmits",
+            "segments",
+            False,
+            "with link_* params: TCP segments the kernel sent again to deliver every byte "
+            "(the trial's namespace's RetransSegs: every socket's TCP_INFO tcpi_total_retrans)",
+            key=True,
+        ),
+        Metric(
             "errors",
             "errors",
             False,
@@ -115,17 +159,23 @@ class Tcp(Model):
     )
 
     def setup(self, params: TcpParams, ctx: RunContext) -> None:
-        from plugins.net.address import parse_hostport
-        from plugins.net.limits import raise_nofile
+        from runner.affinity import pin
 
+        from .net.address import parse_hostport
+        from .net.limits import raise_nofile
+
+        if link.Conditions.of(params).wanted:  # first: server and clients start inside it
+            link.enter(link.Conditions.of(params))
         in_process = params.client != "process"
         raise_nofile(params.clients + 64 if in_process else 64, who="the client process")
         if params.server is None:
             self._start_server(params, ctx)
+            pin(params.client_cpus)  # after the server's fork: it keeps its own CPUs
         else:
+            pin(params.client_cpus)
             ctx.state["address"] = address = parse_hostport(params.server)
             if params.workload == "download":
-                from plugins.net.download import fetch_manifest
+                from .net.download import fetch_manifest
 
                 ctx.state["manifest"] = fetch_manifest(address, params.io_timeout)
         if params.client == "gevent":  # importing it and starting its hub is set-up, not a run
@@ -135,14 +185,15 @@ class Tcp(Model):
             gevent.get_hub()
 
     def _start_server(self, params: TcpParams, ctx: RunContext) -> None:
-        from plugins.net import procs
-        from plugins.net.tcpserver import ServerStats
+        from .net import procs
+        from .net.tcpserver import ServerStats
 
         stats = ctx.state["stats"] = ServerStats()
         if params.workload == "echo":
             server = procs.ServerProcess(
                 "echo server",
                 procs.tcp_echo_server,
+                cpus=params.server_cpus,
                 connections=params.clients,
                 mode=params.server_mode,
                 io_timeout=params.io_timeout,
@@ -154,6 +205,7 @@ class Tcp(Model):
         server = procs.ServerProcess(
             "file server",
             procs.tcp_file_server,
+            cpus=params.server_cpus,
             connections=params.clients,
             root=ctx.tmpdir / "server-root",
             files=params.files,
@@ -170,12 +222,16 @@ class Tcp(Model):
         ctx.state["manifest"] = info["manifest"]
 
     def run(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
-        if params.workload == "echo":
-            return self._echo(params, ctx)
-        return self._download(params, ctx)
+        measure = self._echo if params.workload == "echo" else self._download
+        if not link.Conditions.of(params).wanted:
+            return measure(params, ctx)
+        before = link.tcp_retransmits()  # the trial's own namespace: only its sockets count
+        metrics = measure(params, ctx)
+        metrics["retransmits"] = link.tcp_retransmits() - before
+        return metrics
 
     def _echo(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
-        from plugins.net.echoclient import run_echo
+        from .net.echoclient import run_echo
 
         stats = ctx.state.get("stats")
         if stats is not None:
@@ -198,7 +254,7 @@ class Tcp(Model):
     def _download(self, params: TcpParams, ctx: RunContext) -> dict[str, float]:
         import shutil
 
-        from plugins.net.download import run_download
+        from .net.download import run_download
 
         save_dir = None
         if params.save:
@@ -214,6 +270,8 @@ class Tcp(Model):
                 io_timeout=params.io_timeout,
                 timeout=ctx.timeout,
                 save_dir=save_dir,
+                rate_mib_s=params.client_rate_mib_s,
+                think_ms=params.client_think_ms,
             )
         finally:
             if save_dir is not None:  # the next run starts from an empty directory

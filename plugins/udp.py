@@ -9,11 +9,34 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
-from plugins.net.address import check_server
 from runner import hookimpl
+from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
+
+from .net import link
+from .net.address import check_server
+
+
+def check_rate(value: Any, handler: ValidatorFunctionWrapHandler) -> int | str:
+    """Validator of ``rate_pps``: a rate from 1 to 10,000,000, or ``max``, in one message."""
+    if value == 0 and not isinstance(value, bool):
+        raise ValueError("0 datagrams/s sends nothing: write max for as fast as the sender can")
+    try:
+        rate: int | str = handler(value)
+    except ValidationError:
+        rate = -1
+    if rate != "max" and not (isinstance(rate, int) and 1 <= rate <= 10_000_000):
+        raise ValueError("rate_pps is datagrams/s from 1 to 10,000,000, or max")
+    return rate
 
 
 class UdpParams(Params):
@@ -22,6 +45,11 @@ class UdpParams(Params):
         description="echo: one datagram out, wait for it back, repeat; "
         "oneway: send them all, then ask the receiver what arrived",
     )
+    server_cpus: CpuSet = Field(
+        None, description="pin the trial's own server to these CPUs, e.g. 0 (apart from "
+        "client_cpus: no turns taken on one core)",
+    )  # fmt: skip
+    client_cpus: CpuSet = Field(None, description="pin the clients to these CPUs, e.g. 1")
     server: Annotated[str | None, AfterValidator(check_server)] = Field(
         None, description="HOST:PORT of a `runner serve udp`; none: the trial starts its own"
     )
@@ -30,8 +58,9 @@ class UdpParams(Params):
         64, ge=24, le=65_507, description="UDP payload per datagram, the 24-byte header included"
     )
     clients: int = Field(1, ge=1, le=64, description="client threads, each with its own socket")
-    rate_pps: int = Field(
-        0, ge=0, le=10_000_000, description="oneway: datagrams/s per client; 0 = as fast as it can"
+    rate_pps: Annotated[int | Literal["max"], WrapValidator(check_rate)] = Field(
+        "max",
+        description="oneway: datagrams/s per client (1 to 10,000,000), or max: as fast as it can",
     )
     reply_timeout: float = Field(
         0.5,
@@ -46,6 +75,14 @@ class UdpParams(Params):
         description="SO_RCVBUF bytes of every receiving socket the trial opens (its server's "
         "and its clients'); 0 = system default.  Linux doubles it, capped by net.core.rmem_max",
     )
+    link_loss_pct: link.LossPct = None
+    link_delay_ms: link.DelayMs = None
+    link_jitter_ms: link.JitterMs = None
+
+    @model_validator(mode="after")
+    def _link(self) -> UdpParams:
+        link.check(self)
+        return self
 
 
 class Udp(Model):
@@ -58,7 +95,7 @@ class Udp(Model):
             "received", "datagrams", None, "distinct datagrams that arrived (echo: replies in time)"
         ),
         Metric("lost", "datagrams", False, "sent minus received"),
-        Metric("loss_pct", "%", False, "lost as a percentage of sent", key=True),
+        Metric("loss_pct", "%", False, "lost as a percentage of sent", key=True, floor=0.1),
         Metric("duplicates", "datagrams", False, "datagrams that arrived more than once"),
         Metric("reordered", "datagrams", False, "oneway: arrived after a higher sequence number"),
         Metric("late", "datagrams", False, "echo: replies that came after their wait had ended"),
@@ -73,6 +110,28 @@ class Udp(Model):
             key=True,
         ),
         Metric("mbit_s", "Mbit/s", True, "UDP payload received per second, in megabits"),
+        Metric(
+            "rcvbuf_drops",
+            "datagrams",
+            False,
+            "with link_* params: datagrams a full receive buffer dropped (the receiver was "
+            "overrun), counted by the trial's namespace: lost minus these is the link's loss",
+        ),
+        Metric(
+            "link_drop_pct",
+            "%",
+            False,
+            "with link_* params: lost minus rcvbuf_drops, as a percentage of sent: the loss "
+            "the link made, to set beside link_loss_expected_pct (an overrun control "
+            "datagram, sent again, can take it a hair below 0)",
+            key=True,
+        ),
+        Metric(
+            "link_loss_expected_pct",
+            "%",
+            None,
+            "the loss link_loss_pct predicts: that share one way, 1-(1-p)^2 for an echo round trip",
+        ),
         Metric("latency_p50_us", "us", False, "echo: median round trip", key=True),
         Metric("latency_p90_us", "us", False, "echo: 90th percentile round trip"),
         Metric("latency_p99_us", "us", False, "echo: 99th percentile round trip", key=True),
@@ -83,22 +142,39 @@ class Udp(Model):
     )
 
     def setup(self, params: UdpParams, ctx: RunContext) -> None:
-        from plugins.net.address import parse_hostport
+        from runner.affinity import pin
 
+        from .net.address import parse_hostport
+
+        if link.Conditions.of(params).wanted:  # first: the server must start inside it
+            link.enter(link.Conditions.of(params))
         if params.server is not None:
             ctx.state["address"] = parse_hostport(params.server)
+            pin(params.client_cpus)
             return
-        from plugins.net.procs import ServerProcess, udp_server
+        from .net.procs import ServerProcess, udp_server
 
-        server = ServerProcess("udp server", udp_server, rcvbuf=params.rcvbuf)
+        server = ServerProcess("udp server", udp_server, cpus=params.server_cpus,
+                               rcvbuf=params.rcvbuf)  # fmt: skip
         ctx.state["server"] = server
         ctx.state["address"] = server.start(timeout=min(30.0, ctx.timeout))
+        pin(params.client_cpus)  # after the server's fork: it keeps its own CPUs
 
     def run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
+        if not link.Conditions.of(params).wanted:
+            return self._run(params, ctx)
+        before = link.udp_rcvbuf_drops()  # the trial's own namespace: only its sockets count
+        metrics = self._run(params, ctx)
+        metrics["rcvbuf_drops"] = drops = link.udp_rcvbuf_drops() - before
+        if metrics["sent"]:
+            metrics["link_drop_pct"] = 100.0 * (metrics["lost"] - drops) / metrics["sent"]
+        return metrics
+
+    def _run(self, params: UdpParams, ctx: RunContext) -> dict[str, float]:
         import time
 
-        from plugins.net import udpclient
-        from plugins.net.fanout import run_clients
+        from .net import udpclient
+        from .net.fanout import run_clients
 
         address = ctx.state["address"]
         deadline = time.monotonic() + ctx.timeout
@@ -124,9 +200,10 @@ class Udp(Model):
                         socks[env.index],
                         messages=params.messages,
                         size=params.payload_bytes,
-                        rate_pps=params.rate_pps,
+                        rate_pps=0 if params.rate_pps == "max" else params.rate_pps,
                         reply_timeout=params.reply_timeout,
                         deadline=deadline,
+                        control_tries=udpclient.control_tries(params.link_loss_pct),
                     )
 
             outcomes = run_clients("thread", params.clients, job, ctx.timeout)
@@ -143,7 +220,7 @@ class Udp(Model):
 
 def summarize(params: UdpParams, outcomes: list[Any]) -> dict[str, float]:
     """Add the clients' outcomes up into the model's metrics."""
-    from plugins.net.stats import latency_metrics
+    from runner.percentiles import latency_metrics
 
     sent = sum(o.sent for o in outcomes)
     received = sum(o.received for o in outcomes)
@@ -173,6 +250,11 @@ def summarize(params: UdpParams, outcomes: list[Any]) -> dict[str, float]:
         metrics.update(latency_metrics(x for o in outcomes for x in o.rtts))
     else:
         metrics["reordered"] = sum(o.reordered for o in outcomes)
+    if params.link_loss_pct is not None:
+        p = params.link_loss_pct / 100
+        metrics["link_loss_expected_pct"] = 100 * (
+            p if params.workload == "oneway" else 1 - (1 - p) ** 2
+        )
     return metrics
 
 

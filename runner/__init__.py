@@ -6,11 +6,19 @@ patching) runs, so nothing here may import threading, pydantic or the plugins.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pluggy
 
+from runner import checkout
+
+checkout.install(os.path.dirname(__file__))
+
 __version__ = "0.1.0"
+# The name on the package index (`runner` there is an unrelated project); the import
+# package and the command are `runner`.
+DISTRIBUTION = "concurrency-runner"
 
 hookimpl = pluggy.HookimplMarker("runner")
 """Marker for hook implementations: ``@runner.hookimpl``."""

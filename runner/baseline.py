@@ -7,8 +7,10 @@ its baseline as the session ends and lists what got worse.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 from runner import hookimpl
 from runner.compare import CompareOptions, Comparison, Side, compare, plural
 from runner.errors import UsageError
+from runner.results import OK
 
 if TYPE_CHECKING:
-    from runner.results import SessionResult
+    from runner.results import SessionResult, TrialResult
     from runner.session import Session
+    from runner.spec import Trial
 
 
 def load_side(ref: str, db: Path | None) -> Side:
@@ -55,6 +59,10 @@ def read_result_file(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(
+            f"{path}: nested too deeply to be a result file (write one with `runner run -o`)"
+        ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"{path}: not a runner result file (write one with `runner run -o`)")
     version = data.get("schema_version")
@@ -63,33 +71,176 @@ def read_result_file(path: Path) -> dict[str, Any]:
             f"{path}: result schema version {version!r} is newer than this runner reads "
             f"({SCHEMA_VERSION}); upgrade runner"
         )
+    _check_body(path, data)
     return data
+
+
+def _check_body(path: Path, data: dict[str, Any]) -> None:
+    """A runner header over a body its readers would trip on is refused here, by name."""
+    import numbers
+
+    from runner.results import SessionResult
+
+    try:
+        result = SessionResult.from_json(data)
+        for trial in result.trials():
+            for name, summary in trial.summary.items():
+                for field, value in vars(summary).items():
+                    if field == "unstable":
+                        if not isinstance(value, bool):
+                            raise ValueError(f"trial {trial.id!r}: summary of {name!r}: "
+                                             "unstable is not true or false")  # fmt: skip
+                    elif value is None and field.startswith("ci_"):
+                        continue  # no interval: too few runs, or a file from before them
+                    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+                        raise ValueError(f"trial {trial.id!r}: summary of {name!r}: {field} is "
+                                         f"{type(value).__name__}, not a number")  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UsageError(f"{path}: malformed result file: {what}") from None
 
 
 # -- the gate of `runner run --baseline` -------------------------------------------------
 
 
+DEFAULT_MAX_REPEAT = 30  # measured runs a trial may reach through the gate's re-runs
+DEFAULT_BUDGET_S = 300.0  # seconds the gate may spend measuring more, in all
+
+
+@dataclasses.dataclass
+class GateOptions:
+    """How the gate decides: the comparison's options, and how far it may measure more."""
+
+    compare: CompareOptions
+    max_repeat: int = DEFAULT_MAX_REPEAT
+    budget_s: float = DEFAULT_BUDGET_S
+    allow_inconclusive: bool = False
+    quiet: bool = False
+    summary: Path | None = None  # append the Markdown comparison here (a CI job summary)
+
+
 class RegressionGate:
-    """Compares a session with a baseline as it ends, then lists what got worse.
+    """Compares a session with a baseline as it ends, measures more where the runs cannot
+    decide, then lists what got worse or stayed undecided.
 
     Registered by ``runner run --baseline`` for one session; ``comparison`` holds the
-    verdict afterwards.  Its list comes last, after the terminal reporter's tables, so a
-    CI log ends with the failed expectations and the regressions together.
+    decision afterwards.  It acts first at the session's end (so the re-runs' runs are in
+    the tables, the result file and the store) and prints last, after the terminal
+    reporter's tables, so a CI log ends with the failures and the regressions together.
     """
 
-    def __init__(self, baseline: Side, options: CompareOptions, quiet: bool = False) -> None:
+    def __init__(self, baseline: Side, options: GateOptions) -> None:
         self.baseline = baseline
         self.options = options
-        self.quiet = quiet
         self.comparison: Comparison | None = None
+        self.notes: list[str] = []
+        self.printer = _GatePrinter(self)
+
+    @hookimpl(tryfirst=True)
+    def runner_session_finish(self, session: Session, result: SessionResult) -> None:
+        session.host.unregister(self)
+        self.comparison = self.decide(session, result)
+
+    def decide(self, session: Session, result: SessionResult) -> Comparison:
+        """Compare, and re-run each undecided trial with more repeats (doubling its runs,
+        up to ``max_repeat`` and the time budget) until the comparison decides it."""
+        deadline = time.monotonic() + self.options.budget_s
+        trials = {t.id: t for t in session.trials}
+        results = {t.id: t for t in result.trials()}
+        given_up: set[str] = set()
+        executor = None
+        try:
+            while True:
+                comparison = self._compare(session, result)
+                if result.interrupted:
+                    return comparison
+                todo = {tid: need for tid, need in comparison.undecided().items()
+                        if tid in trials and tid not in given_up
+                        and results[tid].status == OK}  # fmt: skip
+                if not todo:
+                    return comparison
+                if executor is None:
+                    executor = session.host.make_executor(session.options.executor, session)
+                    executor.__enter__()
+                for tid, need in todo.items():
+                    more = self._more_runs(results[tid], trials[tid], need, deadline)
+                    if more <= 0:
+                        given_up.add(tid)
+                        continue
+                    self._measure(session, executor, trials[tid], results[tid], more)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            return self._compare(session, result)
+        finally:
+            if executor is not None:
+                executor.__exit__(None, None, None)
+
+    def _compare(self, session: Session, result: SessionResult) -> Comparison:
+        new = Side(f"this run ({session.run_id})", result.to_json())
+        return compare(self.baseline, new, self.options.compare)
+
+    def _more_runs(self, result: TrialResult, trial: Trial, need: int, deadline: float) -> int:
+        have = len(result.runs)
+        more = min(self.options.max_repeat - have, max(have, need - have))
+        if more <= 0:
+            self.notes.append(f"{trial.id}: still undecided at --max-repeat "
+                              f"{self.options.max_repeat} runs")  # fmt: skip
+            return 0
+        per_run = result.duration_s / max(1, have + trial.warmup)
+        if time.monotonic() + per_run * (more + trial.warmup) > deadline:
+            self.notes.append(f"{trial.id}: {more} more runs would pass the gate's time "
+                              f"budget of {self.options.budget_s:g} s")  # fmt: skip
+            return 0
+        return more
+
+    def _measure(self, session: Session, executor: Any, trial: Trial, result: TrialResult,
+                 more: int) -> None:  # fmt: skip
+        from runner.execute import check_expectations
+
+        if not self.options.quiet:
+            print(f"gate: {trial.id} undecided with {len(result.runs)} runs: measuring "
+                  f"{more} more", file=sys.stderr, flush=True)  # fmt: skip
+        extra = executor.run_trial(dataclasses.replace(trial, repeat=more), lambda record: None)
+        if extra.status != OK:
+            self.notes.append(f"{trial.id}: a re-run ended {extra.status}: {extra.error}")
+            result.runs.clear()  # never decide on what the failed re-run left out
+            return
+        have = len(result.runs)
+        result.runs += [dataclasses.replace(r, index=have + i) for i, r in enumerate(extra.runs)]
+        result.duration_s += extra.duration_s
+        result.summarize()
+        result.expect = []
+        check_expectations(session.experiment(trial.experiment), result)
+        session.host.trial_done(session, trial, result)  # the store keeps the merged trial
+
+
+class _GatePrinter:
+    """The gate's list, printed after every other reporter."""
+
+    def __init__(self, gate: RegressionGate) -> None:
+        self.gate = gate
 
     @hookimpl(trylast=True)
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
-        session.host.pm.unregister(self)
-        new = Side(f"this run ({session.run_id})", result.to_json())
-        self.comparison = compare(self.baseline, new, self.options)
-        for line in gate_lines(self.comparison, result.trials(), quiet=self.quiet):
+        session.host.unregister(self)
+        gate = self.gate
+        if gate.comparison is None:
+            return
+        lines = gate_lines(gate.comparison, result.trials(), quiet=gate.options.quiet)
+        lines[1:1] = [f"  note: {n}" for n in gate.notes] if lines else []
+        for line in lines:
             print(line, file=sys.stderr, flush=True)
+        if gate.options.summary is not None:
+            from runner.commands.compare import markdown
+
+            with gate.options.summary.open("a") as fh:
+                fh.write(markdown(gate.comparison))
+
+    def fails(self) -> bool:
+        comparison = self.gate.comparison
+        return comparison is not None and comparison.fails_gate(
+            self.gate.options.allow_inconclusive
+        )
 
 
 def gate_lines(comparison: Comparison, trials: Iterable[Any], quiet: bool = False) -> list[str]:
@@ -97,14 +248,10 @@ def gate_lines(comparison: Comparison, trials: Iterable[Any], quiet: bool = Fals
     failed = [t for t in trials if t.status != "ok"]
     lines = [f"  FAILED {t.id}: {t.error}" for t in failed]
     lines += [f"  REGRESSION {c.describe()}" for c in comparison.regressions]
+    lines += [f"  INCONCLUSIVE {c.describe()}" for c in comparison.inconclusive]
     if quiet and not lines:
         return []
     head = f"against baseline {comparison.base.label}:"
-    if comparison.too_few_runs:
-        lines.append(
-            f"  warning: {len(comparison.too_few_runs)} trials have too few runs on a side for "
-            f"any change to be significant at alpha {comparison.options.alpha:g}; use repeat: 5"
-        )
     summary = comparison.counts(statuses=not failed)  # failed trials are listed already
     if failed:
         summary = f"{plural(len(failed), 'failed trial')}, {summary}"

@@ -57,8 +57,8 @@ def make_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
 
 
 # The order `runner --help` lists commands in: the everyday ones first, plugins' last.
-_COMMAND_ORDER = ("run", "validate", "show", "list", "schema", "history", "compare", "export",
-                  "report", "plot", "serve", "new-plugin")  # fmt: skip
+_COMMAND_ORDER = ("run", "validate", "show", "list", "schema", "init", "history", "compare",
+                  "export", "report", "plot", "serve", "new-plugin")  # fmt: skip
 
 
 def _order_commands(sub: argparse._SubParsersAction) -> None:
@@ -99,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"runner: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("runner: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        return getattr(exc, "exit_code", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:

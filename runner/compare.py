@@ -1,12 +1,16 @@
-"""Baseline vs current: per trial and metric, the change of the median and its verdict.
+"""Baseline vs current: per trial and metric, the change of the median and the decision.
 
-A change is a regression (or an improvement) only when it is both beyond the threshold and
-significant over the runs: a two-sided Mann-Whitney U test (scipy, imported when a
-comparison is made) must give p < alpha.  The test is rank-based, so one slow outlier run
-does not decide the verdict, and it assumes nothing about the shape of the noise.  Which
-way is worse comes from each metric's ``higher_is_better``; metrics without a direction
-(counts such as ``expected``) are not judged.  docs/compare.md describes the output;
-runner.baseline reads the sides and holds the gate of ``runner run --baseline``.
+Each metric with a direction gets one of four decisions.  **unchanged**: the medians
+differ by no more than the metric's threshold (the practical-significance floor).
+**regression** / **improvement**: beyond the threshold, in the worse / better direction,
+and significant over the runs (two-sided Mann-Whitney U test, p < alpha; rank-based, so
+one slow outlier does not decide, and nothing is assumed of the noise's shape).
+**inconclusive**: beyond the threshold but not significant, or with too few runs for any
+result to be significant; the reason says which, and the gate of ``runner run
+--baseline`` measures more before it settles on it.  Which way is worse comes from each
+metric's ``higher_is_better``; metrics without a direction (counts such as ``expected``)
+are not judged.  The statistics are runner.stats's (standard library only).
+docs/compare.md describes the output; runner.baseline reads the sides and holds the gate.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runner.errors import RunnerError
-
-REGRESSION, IMPROVEMENT, NOISE = "regression", "improvement", "noise"
+REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
+INCONCLUSIVE = "inconclusive"
 DEFAULT_THRESHOLD_PCT = 5.0
 DEFAULT_ALPHA = 0.05
+TEST_NAME = "Mann-Whitney U, two-sided"
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$")
 
 
@@ -71,7 +75,8 @@ class Side:
 
 @dataclasses.dataclass
 class MetricChange:
-    """One metric of one trial on both sides."""
+    """One metric of one trial on both sides: the medians with their 95% intervals, the
+    change, the test's p-value and the decision, with the reason for it."""
 
     trial: str
     metric: str
@@ -86,6 +91,9 @@ class MetricChange:
     new_n: int
     verdict: str
     reason: str
+    base_ci: tuple[float, float] = (math.nan, math.nan)
+    new_ci: tuple[float, float] = (math.nan, math.nan)
+    runs_needed: int = 0  # inconclusive for too few runs: the new side's runs that could decide
 
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
@@ -119,6 +127,18 @@ class Comparison:
     too_few_runs: list[str]  # trials whose run counts cannot reach p < alpha
 
     @property
+    def inconclusive(self) -> list[MetricChange]:
+        return [c for c in self.changes if c.verdict == INCONCLUSIVE]
+
+    def undecided(self) -> dict[str, int]:
+        """Trials with an inconclusive metric -> how many runs the new side could use
+        (0 when more runs are not what it lacks)."""
+        out: dict[str, int] = {}
+        for c in self.inconclusive:
+            out[c.trial] = max(out.get(c.trial, 0), c.runs_needed)
+        return out
+
+    @property
     def regressions(self) -> list[MetricChange]:
         return [c for c in self.changes if c.verdict == REGRESSION]
 
@@ -135,14 +155,20 @@ class Comparison:
         """True when something got worse: exit 1 in CI."""
         return bool(self.regressions or self.broken)
 
+    def fails_gate(self, allow_inconclusive: bool = False) -> bool:
+        """True when a gate must fail: something got worse, or could not be decided."""
+        return self.failed or (bool(self.inconclusive) and not allow_inconclusive)
+
     def counts(self, statuses: bool = True) -> str:
         """One line of counts; ``statuses=False`` leaves out trials newly failing."""
-        noise = sum(c.verdict == NOISE for c in self.changes)
+        unchanged = sum(c.verdict == UNCHANGED for c in self.changes)
         parts = [
             plural(len(self.regressions), "regression"),
             plural(len(self.improvements), "improvement"),
-            f"{noise} unchanged",
+            f"{unchanged} unchanged",
         ]
+        if self.inconclusive:
+            parts.append(f"{len(self.inconclusive)} inconclusive")
         if self.broken and statuses:
             parts.insert(0, plural(len(self.broken), "trial", "trials") + " newly failing")
         if self.only_base or self.only_new:
@@ -153,10 +179,11 @@ class Comparison:
         return {
             "base": {"label": self.base.label, "run_id": self.base.run_id},
             "new": {"label": self.new.label, "run_id": self.new.run_id},
-            "test": "Mann-Whitney U, two-sided",
+            "test": TEST_NAME,
             "alpha": self.options.alpha,
             "threshold_pct": self.options.threshold_pct,
             "regressions": len(self.regressions) + len(self.broken),
+            "inconclusive": len(self.inconclusive),
             "changes": [_change_json(c) for c in self.changes],
             "status_changes": [dataclasses.asdict(s) for s in self.status_changes],
             "only_base": self.only_base,
@@ -191,7 +218,7 @@ def compare(base: Side, new: Side, options: CompareOptions | None = None) -> Com
         changes = compare_trial(trial_id, base_trial, new_trial, {**base_metrics, **new_metrics},
                                 options)  # fmt: skip
         result.changes.extend(changes)
-        if any(_hopeless(c.base_n, c.new_n, options.alpha) for c in changes):
+        if any(c.runs_needed for c in changes):
             result.too_few_runs.append(trial_id)
     return result
 
@@ -218,6 +245,7 @@ def compare_trial(
                 trial_id, name, unit=info.get("unit", ""), higher_is_better=bool(direction),
                 base=base_values, new=new_values, alpha=options.alpha,
                 threshold=options.threshold_pct if threshold is None else float(threshold),
+                floor=float(info.get("floor") or 0.0),
             )
         )  # fmt: skip
     return out
@@ -229,26 +257,35 @@ def _values(trial: Mapping[str, Any], metric: str) -> list[float]:
 
 def _judge(
     trial: str, metric: str, *, unit: str, higher_is_better: bool, base: list[float],
-    new: list[float], threshold: float, alpha: float,
+    new: list[float], threshold: float, alpha: float, floor: float = 0.0,
 ) -> MetricChange:  # fmt: skip
     import statistics
 
+    from runner import stats
+
     b, n = statistics.median(base), statistics.median(new)
     change = _change_pct(b, n)
-    p = mann_whitney_p(base, new)
+    p = stats.mann_whitney_p(base, new)
     worse = change < 0 if higher_is_better else change > 0
+    needed = 0
     if abs(change) <= threshold:
-        verdict, reason = NOISE, f"within the {threshold:g}% threshold"
-    elif _hopeless(len(base), len(new), alpha):
-        verdict = NOISE
-        reason = f"{len(base)} vs {len(new)} runs cannot be significant at alpha {alpha:g}"
+        verdict, reason = UNCHANGED, f"within the {threshold:g}% threshold"
+    elif abs(n - b) <= floor:
+        verdict, reason = UNCHANGED, f"within the metric's floor of {floor:g}{unit}"
+    elif stats.smallest_p(len(base), len(new)) >= alpha:
+        verdict = INCONCLUSIVE
+        needed = stats.runs_needed(alpha, other=len(base))
+        reason = (f"{len(base)} vs {len(new)} runs cannot be significant at alpha {alpha:g}; "
+                  f"{needed} runs on the new side can")  # fmt: skip
     elif p >= alpha:
-        verdict, reason = NOISE, f"not significant: p={p:.2g} >= {alpha:g}"
+        verdict, reason = INCONCLUSIVE, f"not significant: p={p:.2g} >= {alpha:g}"
     else:
         verdict = REGRESSION if worse else IMPROVEMENT
         reason = f"p={p:.2g}, threshold {threshold:g}%"
+    bi, ni = stats.median_interval(base), stats.median_interval(new)
     return MetricChange(trial, metric, unit, higher_is_better, b, n, change, p, threshold,
-                        len(base), len(new), verdict, reason)  # fmt: skip
+                        len(base), len(new), verdict, reason, (bi.low, bi.high),
+                        (ni.low, ni.high), needed)  # fmt: skip
 
 
 def _change_pct(base: float, new: float) -> float:
@@ -259,28 +296,6 @@ def _change_pct(base: float, new: float) -> float:
     return 100.0 * (new - base) / abs(base)
 
 
-def mann_whitney_p(base: list[float], new: list[float]) -> float:
-    """Two-sided Mann-Whitney U p-value; 1.0 when the samples cannot differ (all equal)."""
-    if len(set(base) | set(new)) == 1:
-        return 1.0
-    try:
-        from scipy.stats import mannwhitneyu
-    except ImportError:
-        raise RunnerError(
-            "comparing results needs scipy for the Mann-Whitney U test: pip install scipy"
-        ) from None
-    return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
-
-
-def _hopeless(n1: int, n2: int, alpha: float) -> bool:
-    """True when even fully separated samples of these sizes give p >= alpha.
-
-    The smallest two-sided exact p-value is 2 / C(n1 + n2, n1): 0.1 for 3 vs 3 runs,
-    0.029 for 4 vs 4, 0.008 for 5 vs 5.
-    """
-    return 2 / math.comb(n1 + n2, n1) >= alpha
-
-
 def _status_change(trial: str, base: str, new: str) -> StatusChange | None:
     if base == new:
         return None
@@ -288,7 +303,7 @@ def _status_change(trial: str, base: str, new: str) -> StatusChange | None:
         return StatusChange(trial, base, new, REGRESSION)
     if new == "ok":
         return StatusChange(trial, base, new, IMPROVEMENT)
-    return StatusChange(trial, base, new, NOISE)
+    return StatusChange(trial, base, new, UNCHANGED)
 
 
 def plural(n: int, word: str, plural: str | None = None) -> str:

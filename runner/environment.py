@@ -1,4 +1,10 @@
-"""What a result was measured on, captured once per session."""
+"""What a result was measured on, captured once per session, and the machine's state.
+
+The state is what pyperf records that moves a measurement: the load average at the start
+and at the end of the session, the CPU frequency governor and current frequency where
+the kernel shows them (often not in a virtual machine), and how many other processes were
+ready to run.  A busy machine is said once, at the start.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,19 @@ import platform
 import socket
 import subprocess
 import sys
+from glob import glob
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-PACKAGES = ("runner", "pluggy", "PyYAML", "pydantic", "gevent", "greenlet", "rich")
+from runner import hookimpl
+
+if TYPE_CHECKING:
+    from runner.results import SessionResult
+    from runner.session import Session
+
+from runner import __version__
+
+PACKAGES = ("pluggy", "PyYAML", "ruamel.yaml", "pydantic", "gevent", "greenlet", "rich")
 
 
 def capture() -> dict[str, Any]:
@@ -23,9 +38,79 @@ def capture() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "hostname": socket.gethostname(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        # runner by its own version: the installed distribution may be another checkout.
+        "packages": {"runner": __version__, **{name: _version(name) for name in PACKAGES}},
         "git_commit": _git_commit(),
+        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "state_start": machine_state(),
     }
+
+
+def machine_state() -> dict[str, Any]:
+    """Load average (1, 5, 15 min), other runnable processes, governor and frequency."""
+    state: dict[str, Any] = {"load": None, "runnable": None}
+    try:
+        fields = (_read("/proc/loadavg") or "").split()  # "0.5 0.4 0.3 2/180 1234"
+        state["load"] = [float(x) for x in fields[:3]]
+        state["runnable"] = max(0, int(fields[3].split("/")[0]) - 1)  # without this process
+    except (OSError, ValueError, IndexError):
+        if hasattr(os, "getloadavg"):
+            state["load"] = list(os.getloadavg())
+    cpufreq = "/sys/devices/system/cpu/cpu[0-9]*/cpufreq/"
+    governors = sorted({g for g in map(_read, glob(cpufreq + "scaling_governor")) if g})
+    khz = [int(v) for v in map(_read, glob(cpufreq + "scaling_cur_freq")) if v]
+    state["governor"] = ",".join(governors) or None
+    state["cpu_mhz"] = [round(k / 1000) for k in khz] or _cpuinfo_mhz()
+    return state
+
+
+BUSY_LOAD = 0.5  # 1-minute load per CPU above which a session warns (RUNNER_BUSY_LOAD)
+
+
+def busy(state: dict[str, Any], cpus: int) -> str | None:
+    """Why the machine is too busy to measure well, or None: a load above BUSY_LOAD per
+    CPU (the environment variable RUNNER_BUSY_LOAD sets another; ``inf``: never)."""
+    try:
+        per_cpu = float(os.environ.get("RUNNER_BUSY_LOAD", BUSY_LOAD))
+    except ValueError:
+        per_cpu = BUSY_LOAD
+    load = (state.get("load") or [0.0])[0]
+    if load <= cpus * per_cpu:
+        return None
+    others = state.get("runnable")
+    ready = f", {others} other processes ready to run" if others is not None else ""
+    return f"load average {load:.2f} on {cpus} CPUs{ready}"
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _cpuinfo_mhz() -> list[int] | None:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            found = [round(float(ln.split(":")[1])) for ln in fh if ln.startswith("cpu MHz")]
+    except (OSError, ValueError, IndexError):
+        return None
+    return found or None
+
+
+@hookimpl(trylast=True)  # after the others: a store that cannot open fails first, alone
+def runner_session_start(session: Session) -> None:
+    reason = busy(session.environment.get("state_start") or {}, os.cpu_count() or 1)
+    if reason and not session.options.get("quiet"):
+        print(f"warning: the machine is busy ({reason}): measurements will be noisy; "
+              "close other work, or pin trials with --affinity", file=sys.stderr)  # fmt: skip
+
+
+@hookimpl(tryfirst=True)
+def runner_session_finish(result: SessionResult) -> None:
+    # First, so that the result file and the store both get it.
+    result.environment["state_end"] = machine_state()
 
 
 def _version(name: str) -> str | None:

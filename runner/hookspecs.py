@@ -1,19 +1,23 @@
 """The whole plugin contract, in the order the hooks are called.
 
-Every hook is named ``runner_<phase>_<event>``; implementations take the subset of the
-arguments they need, so new keyword arguments can be added without breaking plugins.
+Every hook starts with ``runner_``.  The lifecycle hooks are named
+``runner_<phase>_<event>`` (phase: session, trial or run; event: start, done or finish);
+the three that give runner something are named for what they give: ``runner_models``,
+``runner_register_commands`` and ``runner_make_executor``.  Implementations take the
+subset of the arguments they need, so new keyword arguments can be added without
+breaking plugins.
 Mark implementations with ``runner.hookimpl``.  docs/writing-plugins.md explains each.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from runner.model import Model
     from runner.results import RunRecord, SessionResult, TrialResult
@@ -112,15 +116,55 @@ def runner_session_finish(session: Session, result: SessionResult) -> None:
 # -- execution -------------------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
-def runner_make_executor(name: str, session: Session) -> Any:
-    """Return an executor for ``name`` (``--executor``), or None if it is not yours.
+class Executor(Protocol):
+    """Where trials run: what ``runner_make_executor`` returns (``runner.executors.local``).
 
-    Called once per session, after ``runner_session_start``; the first non-None answer
-    is used.  An executor is a context manager whose ``run_trial(trial, on_run)`` runs one
-    trial to its end, calls ``on_run(record)`` as each run finishes, and returns its
-    ``TrialResult`` without raising for what the trial did (``runner.executors.local``).
+    The session loop enters it once, runs trials on it one after another, and exits it
+    when the session ends, also on Ctrl-C: nothing a trial started may outlive the exit.
+    """
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def run_trial(self, trial: Trial, on_run: Callable[[RunRecord], None]) -> TrialResult:
+        """Run ``trial`` to its end, call ``on_run(record)`` as each run finishes, and
+        return its result; never raise for what the trial did (that is its status)."""
+        ...
+
+
+class ManyTrialsExecutor(Executor, Protocol):
+    """An executor that runs several trials at once, on several hosts (``runner.executors.dask``).
+
+    The session loop calls ``run_trials`` instead of ``run_trial`` when an executor has it.
+    """
+
+    def run_trials(
+        self,
+        trials: Sequence[Trial],
+        on_run: Callable[[Trial, RunRecord], None],
+        on_done: Callable[[Trial, TrialResult], None],
+        on_start: Callable[[Trial], None] | None = None,
+    ) -> None:
+        """Run every trial of ``trials``, as many at once as there is room for, and return
+        when all have ended.  Calls, in the caller's thread and in the order things happen
+        (not the order of ``trials``): ``on_start(trial)`` as a trial starts on its host,
+        ``on_run(trial, record)`` after each of its runs, ``on_done(trial, result)`` as it
+        ends.  KeyboardInterrupt cancels the trials not started, kills the running ones
+        and is raised again; what ended before it was given to ``on_done``."""
+        ...
+
+
+@hookspec(firstresult=True)
+def runner_make_executor(name: str, session: Session) -> Executor | None:
+    """Return an :class:`Executor` for ``name`` (``--executor``), or None if it is not yours.
+
+    Called once per session, just before ``runner_session_start``, so that an unknown
+    name stops the session before anything is recorded; the first non-None answer is
+    used, and it should start nothing before its first trial (an executor of remote hosts
+    connects and checks them here, so that one it cannot use is refused as early).
 
     :param name: the executor asked for, e.g. ``local``.
     :param session: the session it will run.
+    :return: an executor, or None.
     """

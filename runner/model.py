@@ -28,8 +28,15 @@ class Params(BaseModel):
     ``runner list`` and ``runner schema`` show them.
     """
 
+    # defer_build: the validator is built when a spec first uses the model, not when its
+    # module is imported (`runner list` needs only the fields).
     model_config = ConfigDict(
-        strict=True, extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True
+        strict=True,
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        validate_default=True,
+        defer_build=True,
     )
 
 
@@ -42,6 +49,9 @@ class Metric:
     :param higher_is_better: direction for comparisons; None when it has none (a count).
     :param description: one line for ``runner list`` and reports.
     :param key: shown in the terminal table after a run.
+    :param floor: the smallest change of the median, in the metric's unit, that matters
+        whatever the percentage (``runner compare`` calls smaller ones unchanged): for
+        metrics near zero, where 0.01 -> 0.02 is +100% and means nothing.
     """
 
     name: str
@@ -49,6 +59,7 @@ class Metric:
     higher_is_better: bool | None
     description: str = ""
     key: bool = False
+    floor: float = 0.0
 
 
 @dataclasses.dataclass

@@ -34,8 +34,11 @@ HOOKS = tuple(n for n in dir(hookspecs) if n.startswith("runner_"))
 _OWNERS: dict[int, str] = {}
 
 
-def check_model(model: Any, plugin: str) -> None:
-    """Raise PluginError if ``model`` lacks what the core needs."""
+def check_model(model: Any, plugin: str, deep: bool = True) -> None:
+    """Raise PluginError if ``model`` lacks what the core needs.
+
+    ``deep`` also builds the params schema and validates the defaults, the costly part.
+    """
     from pydantic import BaseModel
 
     if isinstance(model, type):
@@ -54,14 +57,15 @@ def check_model(model: Any, plugin: str) -> None:
         raise PluginError(
             f"{where}: `Params` must be a pydantic model class (subclass runner.Params)"
         )
-    try:
-        params.model_json_schema()
-    except Exception as exc:
-        raise PluginError(
-            f"{where}: params schema cannot be built: {_first_line(exc)}; give each field a "
-            "type specs can hold (bool, int, float, str, Literal[...], lists of those)"
-        ) from exc
-    _check_defaults(params, where)
+    if deep:
+        try:
+            params.model_json_schema()
+        except Exception as exc:
+            raise PluginError(
+                f"{where}: params schema cannot be built: {_first_line(exc)}; give each field "
+                "a type specs can hold (bool, int, float, str, Literal[...], lists of those)"
+            ) from exc
+        _check_defaults(params, where)
     _check_metrics_declared(getattr(model, "metrics", None), where)
     for method, args in (("run", 2), ("setup", 2), ("teardown", 2), ("prelude", 1)):
         _check_method(model, method, args, where)
@@ -140,7 +144,15 @@ def check_metrics(model: Any, values: Any) -> dict[str, float]:
                 f"{who}: metric {key!r} is {type(value).__name__} {_short(value)}, not a number; "
                 "return an int or a float"
             )
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int no float can hold: results could not store it
+            digits = int(int(value).bit_length() * math.log10(2)) + 1  # type: ignore[call-overload]
+            raise ModelError(
+                f"{who}: metric {key!r} is an integer of about {digits} digits, beyond the "
+                "largest number results hold (about 1.8e308); return it in a larger unit"
+            ) from None
+        if not finite:
             raise ModelError(f"{who}: metric {key!r} is {value}, not a finite number")
         out[key] = int(value) if isinstance(value, numbers.Integral) else float(value)
     return out

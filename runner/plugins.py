@@ -22,38 +22,47 @@ from runner.modelcheck import check_hookimpls, import_failure
 if TYPE_CHECKING:
     import argparse
 
+    from runner.hookspecs import Executor
     from runner.model import Model
     from runner.results import RunRecord, SessionResult, TrialResult
     from runner.session import Session
     from runner.spec import Trial
 
 # Built-in plugins, by module name, in registration order.  They use the same hooks as
-# third-party plugins; this tuple is the only place the core names a model.
+# third-party plugins; these two tuples are the only place the core names a model.  The
+# models live in the repository's plugins/ folder, imported as runner.builtins (installed
+# there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can shadow them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
     "runner.executors.dask",
     "runner.report.terminal",
     "runner.report.jsonfile",
     "runner.store",
+    "runner.environment",
     "runner.commands.run",
     "runner.commands.validate",
     "runner.commands.show",
     "runner.commands.listing",
     "runner.commands.schema",
+    "runner.commands.init",
     "runner.commands.new_plugin",
     "runner.commands.history",
     "runner.commands.compare",
     "runner.commands.export",
     "runner.commands.report",
     "runner.commands.plot",
-    "plugins.thread",
-    "plugins.pool",
-    "plugins.udp",
-    "plugins.tcp",
-    "plugins.net.serve",
-    "plugins.process",
-    "plugins.queue",
-    "plugins.coroutine",
+    "runner.builtins.net.serve",
+)
+# Built-in plugins that only define models: imported the first time models (or the plugin
+# listing) are asked for, so commands that need none start without them.
+BUILTIN_MODELS: tuple[str, ...] = (
+    "runner.builtins.thread",
+    "runner.builtins.pool",
+    "runner.builtins.udp",
+    "runner.builtins.tcp",
+    "runner.builtins.process",
+    "runner.builtins.queue",
+    "runner.builtins.coroutine",
 )
 
 ENTRY_POINT_GROUP = "runner.plugins"
@@ -101,6 +110,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.sources: dict[str, str] = {}
         self._models: dict[str, Model] | None = None
+        self._pending: list[str] = []  # BUILTIN_MODELS not imported yet
         self._model_plugin: dict[str, str] = {}
         for name in self.config.blocked:
             self.pm.set_blocked(name)
@@ -113,10 +123,22 @@ class PluginHost:
     def load_defaults(self) -> PluginHost:
         for module in BUILTIN_PLUGINS:
             self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
+        self._pending = list(BUILTIN_MODELS)
+        pending = {module.rsplit(".", 1)[-1] for module in self._pending}
         if self.config.autoload:
             for ep in entry_points(group=ENTRY_POINT_GROUP):
-                if self.pm.is_blocked(ep.name) or self.pm.has_plugin(ep.name):
+                if self.pm.is_blocked(ep.name):
                     continue
+                if self.pm.has_plugin(ep.name) or ep.name in pending:
+                    dist = f" of {ep.dist.name}" if ep.dist else ""
+                    taken = (
+                        "built-in" if ep.name in pending else self.sources.get(ep.name, "loaded")
+                    )
+                    raise PluginError(
+                        f"plugin {ep.name!r} (entry point {ep.value}{dist}) has the name of "
+                        f"the {taken} plugin {ep.name!r}; rename the entry point, or block it "
+                        f"with -p no:{ep.name}"
+                    )
                 try:
                     plugin = ep.load()
                 except Exception as exc:
@@ -124,7 +146,7 @@ class PluginHost:
                         f"plugin {ep.name!r} ({ep.value}): {import_failure(exc)}"
                     ) from exc
                 dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "?"
-                self._register(plugin, ep.name, f"entry point ({dist})")
+                self.register(plugin, ep.name, f"entry point ({dist})")
         for item in self.config.extra:
             self.load(item, "-p")
         return self
@@ -150,7 +172,13 @@ class PluginHost:
             raise PluginError(f"plugin {module!r}: {import_failure(exc)}") from exc
         if self.pm.is_registered(plugin):  # e.g. `-p pkg.mod` of an autoloaded entry point
             return
-        self._register(plugin, name if source == "built-in" else module, source)
+        self.register(plugin, name if source == "built-in" else module, source)
+
+    def _load_pending(self) -> None:
+        """Import the built-in models' modules, once."""
+        pending, self._pending = self._pending, []
+        for module in pending:
+            self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
 
     def _load_file(self, path: Path, source: str) -> None:
         if not path.is_file():
@@ -166,9 +194,20 @@ class PluginHost:
         except Exception as exc:
             del sys.modules[modname]
             raise PluginError(f"plugin file {path}: {import_failure(exc)}") from exc
-        self._register(module, str(path), source)
+        self.register(module, str(path), source)
 
-    def _register(self, plugin: object, name: str, source: str) -> None:
+    def register(self, plugin: object, name: str, source: str = "session") -> None:
+        """Register ``plugin`` (a module or an object with hook methods) as ``name``.
+
+        Its hooks are checked first, as every plugin's are: an unknown hook, a wrong
+        argument or a name already taken is a one-line ``PluginError``.  Objects a plugin
+        registers for one session (a reporter with state) come through here too.
+        """
+        if self.pm.has_plugin(name):
+            raise PluginError(
+                f"plugin {name!r}: the name is taken by the {self.sources.get(name, '?')} "
+                f"plugin {name!r}; choose another name"
+            )
         check_hookimpls(plugin, name, self.pm)
         try:
             self.pm.register(plugin, name=name)
@@ -178,41 +217,68 @@ class PluginHost:
         except ValueError as exc:
             raise PluginError(f"plugin {name!r}: {exc}") from exc
         self.sources[name] = source
+        if hasattr(plugin, "runner_models"):
+            self._models = None
+
+    def unregister(self, plugin: object) -> None:
+        """Remove a plugin registered with :meth:`register`; unknown plugins are ignored."""
+        if self.pm.is_registered(plugin):
+            name = self.pm.get_name(plugin)
+            self.pm.unregister(plugin)
+            self.sources.pop(name or "", None)
+            if hasattr(plugin, "runner_models"):
+                self._models = None
 
     # -- models --------------------------------------------------------------------------
 
     def models(self) -> Mapping[str, Model]:
         """Every model by name; two plugins defining one name is an error naming both."""
+        self._load_pending()
         if self._models is None:
             from runner.modelcheck import check_model
 
             models: dict[str, Model] = {}
             owner: dict[str, str] = {}
-            for impl in self.pm.hook.runner_models.get_hookimpls():
-                found = impl.function() or ()
+            for plugin_name, found in self._each_result("runner_models"):
                 if hasattr(found, "run") or not isinstance(found, Iterable):
                     raise PluginError(
-                        f"plugin {impl.plugin_name!r}: runner_models() returned "
+                        f"plugin {plugin_name!r}: runner_models() returned "
                         f"{type(found).__name__}; return a list of models, e.g. [MyModel()]"
                     )
                 for model in found:
-                    check_model(model, impl.plugin_name)
+                    # Built-ins are checked in full by their tests, not at every start-up.
+                    deep = self.sources.get(plugin_name) != "built-in"
+                    check_model(model, plugin_name, deep=deep)
                     if model.name in models:
                         raise PluginError(
                             f"model {model.name!r} is defined by two plugins: "
-                            f"{owner[model.name]!r} and {impl.plugin_name!r}; "
+                            f"{owner[model.name]!r} and {plugin_name!r}; "
                             "block one with -p no:NAME"
                         )
                     models[model.name] = model
-                    owner[model.name] = impl.plugin_name
+                    owner[model.name] = plugin_name
             self._models, self._model_plugin = models, owner
         return self._models
+
+    def _each_result(self, hook: str) -> Iterable[tuple[str, Any]]:
+        """Call ``hook`` on each plugin alone, through pluggy's hook caller (so that
+        ``--trace-hooks`` shows it), and yield which plugin answered what."""
+        caller = getattr(self.pm.hook, hook)
+        impls = caller.get_hookimpls()  # registration order
+        plugins = [impl.plugin for impl in impls]
+        # Built-ins first, as registered before their lazy import: a clash names them first.
+        impls.sort(key=lambda impl: self.sources.get(impl.plugin_name) != "built-in")
+        for impl in impls:
+            others = [p for p in plugins if p is not impl.plugin]
+            for answer in self.pm.subset_hook_caller(hook, remove_plugins=others)():
+                yield impl.plugin_name, answer
 
     def model_plugin(self, model: str) -> str:
         self.models()
         return self._model_plugin[model]
 
     def info(self) -> list[PluginInfo]:
+        self._load_pending()
         out = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
@@ -264,8 +330,8 @@ class PluginHost:
     def session_finish(self, session: Session, result: SessionResult) -> None:
         self.pm.hook.runner_session_finish(session=session, result=result)
 
-    def make_executor(self, name: str, session: Session) -> Any:
-        executor = self.pm.hook.runner_make_executor(name=name, session=session)
+    def make_executor(self, name: str, session: Session) -> Executor:
+        executor: Executor | None = self.pm.hook.runner_make_executor(name=name, session=session)
         if executor is None:
             raise PluginError(f"no executor named {name!r}; a plugin may be missing")
         return executor

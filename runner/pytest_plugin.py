@@ -23,7 +23,6 @@ pytest and the standard library.
 from __future__ import annotations
 
 import argparse
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,9 +31,9 @@ import pytest
 
 if TYPE_CHECKING:
     from runner.compare import CompareOptions, Side
+    from runner.execute import SessionLoop
     from runner.plugins import PluginHost
     from runner.results import TrialResult
-    from runner.session import Session
     from runner.spec import Experiment, Trial
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -95,10 +94,7 @@ class RunnerSpecs:
         self.host: PluginHost | None = None
         self.names: dict[str, Path] = {}
         self.experiments: list[Experiment] = []
-        self.session: Session | None = None
-        self.done: dict[str, list[TrialResult]] = {}
-        self.stack = contextlib.ExitStack()
-        self.executor: Any = None
+        self.loop: SessionLoop | None = None
         self.options, self.baseline = self._baseline(config)
 
     def _baseline(self, config: pytest.Config) -> tuple[CompareOptions, Side | None]:
@@ -135,8 +131,8 @@ class RunnerSpecs:
     def load(self, path: Path) -> list[Experiment]:
         """Load one spec file with the plugins it names, as ``runner run`` does."""
         from runner.commands.common import load_experiments
+        from runner.limits import DEFAULT_MAX_TRIALS
         from runner.plugins import PluginConfig, build
-        from runner.spec import DEFAULT_MAX_TRIALS
 
         if self.host is None:
             self.host = build(PluginConfig.from_args([]))
@@ -167,33 +163,27 @@ class RunnerSpecs:
     # -- running -------------------------------------------------------------------------
 
     def run(self, trial: Trial) -> TrialResult:
-        if self.session is None:
-            self._start()
-        assert self.session is not None
-        result = self.session.run_trial(self.executor, trial)
-        self.done.setdefault(trial.experiment, []).append(result)
-        return result
+        if self.loop is None:
+            self.loop = self._start()
+        return self.loop.run_trial(trial)
 
-    def _start(self) -> None:
+    def _start(self) -> SessionLoop:
         from runner import environment
-        from runner.session import Session
-        from runner.store import DEFAULT_PATH
+        from runner.execute import SessionLoop
+        from runner.session import RunOptions, Session
 
         assert self.host is not None
         db = self.config.getoption("runner_db")
-        options = {
-            "executor": "local", "quiet": True, "no_color": True, "output": None,
-            "db": Path(db or DEFAULT_PATH), "no_db": not db,
-        }  # fmt: skip
+        options = RunOptions(quiet=True, no_color=True, db=Path(db) if db else None, no_db=not db)
         argv = ["pytest", *self.config.invocation_params.args]
-        self.session = Session(self.experiments, options, self.host, environment.capture(), argv)
-        self.done = {e.name: [] for e in self.experiments}
-        self.host.session_start(self.session)
-        self.executor = self.stack.enter_context(self.host.make_executor("local", self.session))
+        session = Session(self.experiments, options, self.host, environment.capture(), argv)
+        loop = SessionLoop(session)
+        loop.start()
+        return loop
 
     def regressions(self, trial: Trial, result: TrialResult) -> list[str]:
         """Each regressed metric of ``trial`` against the baseline, one line each."""
-        if self.baseline is None or self.session is None:
+        if self.baseline is None or self.loop is None:
             return []
         from runner.compare import REGRESSION, compare_trial
         from runner.session import experiment_metrics
@@ -202,7 +192,7 @@ class RunnerSpecs:
         if found is None:
             return []
         base, base_metrics = found
-        exp = self.session.experiment(trial.experiment)
+        exp = self.loop.session.experiment(trial.experiment)
         assert self.host is not None
         metrics = {**base_metrics, **experiment_metrics(exp, self.host.models()[exp.model])}
         changes = compare_trial(trial.id, base, result.to_json(), metrics, self.options)
@@ -210,14 +200,10 @@ class RunnerSpecs:
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.session is None:
+        if self.loop is None:
             return
-        try:
-            self.stack.close()  # the worker process goes first
-        finally:
-            interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-            runner_session, self.session = self.session, None
-            runner_session.finish(self.done, interrupted)
+        loop, self.loop = self.loop, None
+        loop.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
 
 
 def _state(config: pytest.Config) -> RunnerSpecs:
@@ -256,8 +242,12 @@ class TrialItem(pytest.Item):
     def runtest(self) -> None:
         plugin = _state(self.config)
         result = plugin.run(self.trial)
+        assert plugin.host is not None
+        units = {m.name: m.unit for m in plugin.host.models()[self.trial.model].metrics}
         for name, s in result.summary.items():  # shown by --junitxml as <property>
             self.user_properties.append((f"{name}.median", s.median))
+            if units.get(name):
+                self.user_properties.append((f"{name}.unit", units[name]))
         problems = []
         if result.status != "ok":
             problems.append(f"{result.status}: {result.error}")

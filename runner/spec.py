@@ -11,24 +11,49 @@ import difflib
 import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from runner import yamlsrc
+from runner.affinity import CpuSet
 from runner.compare import parse_percent
 from runner.errors import SpecError
+from runner.limits import DEFAULT_MAX_TRIALS
 
 if TYPE_CHECKING:
     from runner.model import Model
-    from runner.plugins import PluginHost
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
-DEFAULT_MAX_TRIALS = 10_000
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Percent = Annotated[float | str, AfterValidator(parse_percent)]
+MIN_MEMORY = 64 * 2**20  # below this not even the interpreter's own mappings fit
+
+
+def parse_bytes(value: int | str) -> int:
+    """A size in bytes from ``4GiB``, ``512 MiB``, ``2G`` (as 2 GB) or a whole number."""
+    from pydantic import ByteSize, TypeAdapter
+
+    try:
+        size = int(TypeAdapter(ByteSize).validate_python(value))
+    except ValidationError:
+        raise ValueError(f"{value!r} is not a size such as 4GiB or 512MiB") from None
+    if size < MIN_MEMORY:
+        raise ValueError(f"{value!r} is below the least usable cap of 64MiB")
+    return size
+
+
+def format_bytes(size: int) -> str:
+    """``4 GiB``, ``512 MiB``: the largest binary unit that keeps a short number."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} B"
+
+
+MemorySize = Annotated[int | str, AfterValidator(parse_bytes)]
 
 
 class _Strict(BaseModel):
@@ -63,6 +88,9 @@ class Envelope(_Strict):
     repeat: int = Field(5, ge=1, le=100_000, description="measured runs per trial")
     warmup: int = Field(1, ge=0, le=10_000, description="unmeasured runs first")
     timeout: float = Field(60.0, gt=0, le=86_400, description="seconds per run")
+    max_memory: MemorySize | None = Field(
+        None, description="address-space cap per trial process, e.g. 4GiB; over it: crashed"
+    )
     expect: list[Expect] = Field(default_factory=list, description="bounds on medians")
     regress: dict[Name, Percent] = Field(
         default_factory=dict,
@@ -70,6 +98,10 @@ class Envelope(_Strict):
         "`runner compare` flags a significant change beyond it",
     )
     plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
+    cpus: CpuSet = Field(
+        None, description="pin each trial's processes to these CPUs, e.g. 1 or 0-1,3 "
+        "(`runner run --affinity` overrides it)",
+    )  # fmt: skip
 
 
 class SpecFile(_Strict):
@@ -93,6 +125,8 @@ class Trial:
     warmup: int
     timeout: float
     spec: str
+    max_memory: int | None = None  # bytes
+    cpus: list[int] | None = None  # the CPUs its processes are pinned to; None: any
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -112,19 +146,26 @@ class Experiment:
     path: Path
     trials: list[Trial] = dataclasses.field(default_factory=list)
     regress: dict[str, float] = dataclasses.field(default_factory=dict)  # metric -> percent
+    max_memory: int | None = None  # bytes
+    cpus: list[int] | None = None
 
     @property
     def trial_count(self) -> int:
         return math.prod(len(v) for v in self.matrix.values())
 
 
-def spec_plugins(path: Path) -> list[tuple[str, str]]:
+def read(paths: Sequence[Path]) -> list[yamlsrc.Source]:
+    """Read each spec file once: its plugins and its experiments come from this."""
+    return [yamlsrc.load(path) for path in paths]
+
+
+def spec_plugins(src: yamlsrc.Source) -> list[tuple[str, str]]:
     """The ``plugins:`` of a spec file, resolved against its folder, before validation.
 
     They must be loaded first: they may define the models the spec uses.  Each comes with
     the ``FILE:LINE:COL: key.path`` that names it, for errors.
     """
-    src = yamlsrc.load(path)
+    path = src.path
     data = src.data if isinstance(src.data, dict) else {}
     found: list[tuple[Any, yamlsrc.Loc]] = [(data.get("plugins"), ("plugins",))]
     for i, exp in enumerate(data.get("experiments") or []):
@@ -152,10 +193,11 @@ def _resolve_plugin(spec: Path, item: str) -> str:
     return item
 
 
-def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> list[Experiment]:
-    """Load, validate and expand one spec file.  Plugins it names must already be loaded."""
-    src = yamlsrc.load(path)
-    data = src.data
+def _load_one(
+    src: yamlsrc.Source, models: Mapping[str, Model], max_trials: int
+) -> list[Experiment]:
+    """Validate and expand one spec file."""
+    path, data = src.path, src.data
     if not isinstance(data, dict):
         raise src.error((), "a spec is a mapping with at least `model:` (see `runner schema`)")
     items: list[tuple[yamlsrc.Loc, Any]]
@@ -175,10 +217,12 @@ def load(path: Path, host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS) -> 
         if env.name in seen:
             raise src.error((*loc, "name"), f"experiment name {env.name!r} is used twice", True)
         seen[env.name] = loc
-        model = _model(src, loc, host, env.model)
+        model = _model(src, loc, models, env.model)
         exp = Experiment(
             env.name, env.description, env.model, env.params, env.matrix, env.repeat,
             env.warmup, env.timeout, env.expect, path, regress=dict(env.regress),
+            max_memory=env.max_memory,  # type: ignore[arg-type]
+            cpus=env.cpus,
         )  # fmt: skip
         total += exp.trial_count
         if total > max_trials:
@@ -250,8 +294,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, host: PluginHost, name: str) -> Model:
-    models = host.models()
+def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, models: Mapping[str, Model], name: str) -> Model:
     if name not in models:
         known = ", ".join(sorted(models)) or "none"
         raise src.error(
@@ -298,7 +341,9 @@ def _expand(
             repeat=exp.repeat,
             warmup=exp.warmup,
             timeout=exp.timeout,
+            cpus=exp.cpus,
             spec=str(exp.path),
+            max_memory=exp.max_memory,
         )
 
 
@@ -339,14 +384,22 @@ def matches(where: dict[str, Any], params: dict[str, Any]) -> bool:
     return all(params.get(k) == v for k, v in where.items())
 
 
-def load_all(
-    paths: Sequence[Path], host: PluginHost, max_trials: int = DEFAULT_MAX_TRIALS
+def load(
+    specs: Sequence[Path | yamlsrc.Source],
+    models: Mapping[str, Model],
+    max_trials: int = DEFAULT_MAX_TRIALS,
 ) -> list[Experiment]:
-    """Load several spec files; experiment names must be unique across them."""
+    """Validate and expand spec files (paths, or sources already read) against ``models``.
+
+    The plugins the specs name must be loaded first (``spec_plugins``); experiment names
+    must be unique across the files.
+    """
     out: list[Experiment] = []
     names: dict[str, Path] = {}
-    for path in paths:
-        for exp in load(path, host, max_trials - sum(len(e.trials) for e in out)):
+    for item in specs:
+        src = item if isinstance(item, yamlsrc.Source) else yamlsrc.load(item)
+        path = src.path
+        for exp in _load_one(src, models, max_trials - sum(len(e.trials) for e in out)):
             if exp.name in names:
                 raise SpecError(f"{path}: experiment {exp.name!r} is also in {names[exp.name]}")
             names[exp.name] = path

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from runner.results import SessionResult, TrialResult
-    from runner.session import Session
+    from runner.session import RunOptions, Session
     from runner.spec import Trial
 
 DEFAULT_PATH = Path(".runner/results.db")
@@ -66,6 +66,8 @@ class Store:
         import sqlite3
 
         self.path = path
+        # Only `runner run` opens a store to write it, and only it has --no-db to skip it.
+        self.way_out = "pass --db PATH or --no-db" if create else "pass --db PATH"
         if not create and not path.exists():
             raise StoreError(f"{path}: no results store here (run `runner run` first or pass --db)")
         try:
@@ -102,16 +104,16 @@ class Store:
             if "not a database" in text or "malformed" in text or "encrypted" in text:
                 raise StoreError(
                     f"{self.path}: not a readable results store ({text}); move it away, "
-                    "or pass --db PATH or --no-db"
+                    f"or {self.way_out}"
                 ) from None
             raise StoreError(f"{self.path}: results store error: {text}") from None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         with self._errors():
             # IMMEDIATE takes the write lock up front: two runners sharing a store wait for
             # each other instead of failing half-way through a transaction.
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(f"BEGIN {mode}")
             try:
                 yield self.db
             except BaseException:
@@ -121,40 +123,47 @@ class Store:
 
     def _prepare(self) -> None:
         db = self.db
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        if app_id != APPLICATION_ID and (tables or app_id):
-            raise StoreError(
-                f"{self.path}: a SQLite database, but not a runner results store "
-                f"(tables: {', '.join(tables[:5]) or 'none'}); pass --db PATH or --no-db"
-            )
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: store schema version {version} is newer than this runner "
-                f"knows ({SCHEMA_VERSION}); upgrade runner or pass --db PATH"
-            )
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode=WAL")
+        # One exclusive transaction looks at the file and builds or migrates the schema:
+        # six runners opening one new store at once see either nothing or all of it.
+        with self._transaction("EXCLUSIVE"):
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            if app_id != APPLICATION_ID and (tables or app_id):
+                raise StoreError(
+                    f"{self.path}: a SQLite database, but not a runner results store "
+                    f"(tables: {', '.join(tables[:5]) or 'none'}); {self.way_out}"
+                )
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: store schema version {version} is newer than this runner "
+                    f"knows ({SCHEMA_VERSION}); upgrade runner or pass --db PATH"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[step]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version={step + 1}")
+        self._wal()
         # NORMAL in WAL mode survives a killed process (only power loss may drop the last
         # commits), at the cost of no fsync per trial.
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        if version < SCHEMA_VERSION:
-            self.migrate()
 
-    def migrate(self) -> None:
-        """Bring the schema up to ``SCHEMA_VERSION``, each step in its own transaction."""
-        while True:
-            with self._transaction() as db:
-                # Re-read inside the lock: another runner may have migrated meanwhile.
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version >= len(MIGRATIONS):
-                    return
-                for statement in _statements(MIGRATIONS[version]):
-                    db.execute(statement)
-                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                db.execute(f"PRAGMA user_version={version + 1}")
+    def _wal(self) -> None:
+        import sqlite3
+        import time
+
+        # Switching to WAL needs the file to itself, and SQLite does not wait for that
+        # with the busy timeout: another runner's first transaction may hold it a moment.
+        deadline = time.monotonic() + 30
+        while self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -207,13 +216,22 @@ class Store:
                            (*run_key, run.elapsed_s, run.cpu_s))  # fmt: skip
                 db.executemany(
                     "INSERT INTO run_metrics VALUES (?, ?, ?, ?, ?, ?)",
-                    [(*run_key, name, value) for name, value in run.metrics.items()],
+                    # float(): the column is REAL, and an int past 2**63 would not even bind.
+                    [(*run_key, name, float(value)) for name, value in run.metrics.items()],
                 )
 
-    def finish_session(self, session_id: str, finished: str, interrupted: bool) -> None:
+    def finish_session(
+        self, session_id: str, finished: str, interrupted: bool,
+        environment: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Mark a session finished; ``environment`` replaces the one recorded at its start
+        (it gains the machine's state at the end)."""
         with self._transaction() as db:
             db.execute("UPDATE sessions SET finished = ?, interrupted = ? WHERE id = ?",
                        (finished, int(interrupted), session_id))  # fmt: skip
+            if environment is not None:
+                db.execute("UPDATE sessions SET environment = ? WHERE id = ?",
+                           (_dump(environment), session_id))  # fmt: skip
 
     # -- reading -------------------------------------------------------------------------
 
@@ -250,7 +268,7 @@ class Store:
 
     def trial_results(self, session_id: str) -> dict[str, TrialResult]:
         """The stored trials of a session, by id, in session order."""
-        from runner.results import ExpectCheck, RunRecord, Summary, TrialResult
+        from runner.results import ExpectCheck, RunRecord, Status, Summary, TrialResult
 
         with self._errors():
             rows = self.db.execute(
@@ -277,7 +295,7 @@ class Store:
         for r in rows:
             result = TrialResult(
                 r["id"], r["experiment"], r["model"], json.loads(r["params"]),
-                json.loads(r["swept"]), r["status"], r["error"], r["stderr_tail"],
+                json.loads(r["swept"]), Status(r["status"]), r["error"], r["stderr_tail"],
                 runs=runs.get((r["id"], False), []),
                 warmup_runs=runs.get((r["id"], True), []),
                 summary={k: Summary(**v) for k, v in json.loads(r["summary"]).items()},
@@ -331,7 +349,7 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def store_path(options: dict[str, Any]) -> Path | None:
+def store_path(options: RunOptions) -> Path | None:
     """The store a command's options name: ``--db PATH``, the default, or None (``--no-db``)."""
     if options.get("no_db"):
         return None
@@ -369,20 +387,38 @@ class SessionRecorder:
 
     def __init__(self, session: Session, store: Store) -> None:
         self.store = store
+        self.failed = False
         every = (t for e in session.experiments for t in e.trials)
         self.position = {t.id: i for i, t in enumerate(every)}
 
     @hookimpl
     def runner_trial_done(self, session: Session, trial: Trial, result: TrialResult) -> None:
-        self.store.add_trial(session.run_id, self.position.get(trial.id, -1), result)
+        try:
+            self.store.add_trial(session.run_id, self.position.get(trial.id, -1), result)
+        except StoreError as exc:  # a full disk must not cost the session or its JSON
+            self._warn(session, exc)
 
     @hookimpl
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
-        session.host.pm.unregister(self)
+        session.host.unregister(self)
         try:
-            self.store.finish_session(session.run_id, result.finished, result.interrupted)
+            self.store.finish_session(
+                session.run_id, result.finished, result.interrupted, result.environment
+            )
+        except StoreError as exc:
+            self._warn(session, exc)
         finally:
             self.store.close()
+
+    def _warn(self, session: Session, exc: StoreError) -> None:
+        import sys
+
+        if not self.failed:
+            self.failed = True
+            output = session.options.output
+            keep = f"the JSON ({output}) holds them all" if output else "pass -o FILE.json"
+            print(f"runner: warning: {exc}; trials from here on may be missing from the "
+                  f"store: {keep}", file=sys.stderr)  # fmt: skip
 
 
 @hookimpl
@@ -396,4 +432,4 @@ def runner_session_start(session: Session) -> None:
     except BaseException:
         store.close()
         raise
-    session.host.pm.register(SessionRecorder(session, store), name="store-recorder")
+    session.host.register(SessionRecorder(session, store), "store-recorder")

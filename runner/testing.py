@@ -96,8 +96,9 @@ def run_trial(
     :return: the trial's result, with ``status``, ``error``, ``runs`` and ``summary``.
     """
     from runner import environment
+    from runner.execute import run_session
     from runner.plugins import PluginConfig, build
-    from runner.session import Session
+    from runner.session import RunOptions, Session
     from runner.spec import Experiment, Trial
 
     host = build(PluginConfig(extra=[_plugin_ref(p) for p in plugins], autoload=autoload))
@@ -121,14 +122,13 @@ def run_trial(
     session = Session(
         experiments=[experiment],
         # What `runner run -q --no-db` would pass: no terminal output, no store, no file.
-        options={"executor": "local", "quiet": True, "no_color": True, "output": None,
-                 "db": None, "no_db": True},
+        options=RunOptions(quiet=True, no_color=True, no_db=True),
         host=host,
         environment=environment.capture(),
         argv=["run_trial", model],
     )  # fmt: skip
     with _worker_sees_sys_path():
-        outcome = session.run()
+        outcome = run_session(session)
     if outcome.interrupted:
         raise KeyboardInterrupt
     result = next(iter(outcome.trials()))
@@ -198,6 +198,8 @@ class RunnerCli:
         # Only the plugins a test names: installed third-party plugins stay out.
         self.env.setdefault("RUNNER_DISABLE_PLUGIN_AUTOLOAD", "1")
         self.env.setdefault("NO_COLOR", "1")
+        # A busy machine's warning would be one more stderr line in every run's output.
+        self.env.setdefault("RUNNER_BUSY_LOAD", "inf")
         self.env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_checkout_root()), self.env.get("PYTHONPATH", "")) if p
         )

@@ -5,16 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import median
 
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 
 
 def by_impl(res) -> dict:
     return {t["params"]["impl"]: t for t in res.trials}
-
-
-def median(trial: dict, metric: str) -> float:
-    return trial["summary"][metric]["median"]
 
 
 def test_unpatched_gevent_sleeps_in_turn_patched_gevent_overlaps(runner_cli):

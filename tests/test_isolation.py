@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
+
+from conftest import median
 
 TASKS, SECONDS = 5, 0.1
 SLEEP = f"workload: sleep, tasks: {TASKS}, task_seconds: {SECONDS}"
@@ -35,10 +39,6 @@ def session(runner_cli, *parts: str) -> dict[str, dict]:
     res = runner_cli.run_spec("experiments:\n" + "".join(parts))
     assert res.code == 0, res.stdout + res.stderr
     return {t["experiment"]: t for t in res.trials}
-
-
-def median(trial: dict, metric: str) -> float:
-    return trial["summary"][metric]["median"]
 
 
 def test_patched_trials_leave_the_trials_after_them_as_without(runner_cli):
@@ -134,4 +134,17 @@ def test_no_process_outlives_its_trial_even_a_timed_out_one(runner_cli):
     while (left := _marked(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == [], left
-    assert os.environ.get("RUNNER_LEAK_MARKER") != marker  # the scan did not find pytest
+
+
+def test_the_leak_scan_finds_a_marked_process():
+    # The scan above passes when it finds nothing: prove it would find a process.
+    marker = uuid.uuid4().hex
+    env = {**os.environ, "RUNNER_LEAK_MARKER": marker}
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                            stdin=subprocess.PIPE, env=env)  # fmt: skip
+    try:
+        assert any("sys.stdin.read()" in cmd for cmd in _marked(marker))
+        assert _marked(uuid.uuid4().hex) == []
+    finally:
+        proc.communicate(timeout=10)
+    assert _marked(marker) == []

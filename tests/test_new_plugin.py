@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_writing_plugins import console_checks, run_console_check, write_doc_package
+from docblocks import console_checks, run_console_check
+from test_writing_plugins import write_doc_package
 
 from runner.testing import RunnerCli
 
@@ -52,7 +53,7 @@ def test_new_plugin_writes_a_package(runner_cli: RunnerCli) -> None:
         *(f"  runner-relay/{f}" for f in FILES),
     ]
     # docs/writing-plugins.md opens with this very command and its output.
-    assert f"```console\n$ runner new-plugin relay\n{res.stdout}```\n" in DOC.read_text()
+    assert f"```console check\n$ runner new-plugin relay\n{res.stdout}```\n" in DOC.read_text()
     setup = (folder / "setup.cfg").read_text()
     assert "name = runner-relay\n" in setup
     assert "runner.plugins =\n    relay = runner_relay.plugin\n" in setup
@@ -138,16 +139,30 @@ def test_the_name_of_a_loaded_model_is_refused(runner_cli: RunnerCli) -> None:
 # -- the whole path, as a plugin author takes it -------------------------------------------
 
 
+def _site_dirs() -> list[str]:
+    """Where this environment's packages are: a venv's own, or the interpreter's."""
+    import site
+    import sysconfig
+
+    dirs = [sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *site.getsitepackages()]
+    return list(dict.fromkeys(d for d in dirs if Path(d).is_dir()))
+
+
 def _venv(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh virtual environment over this one's packages, and an environment to use it."""
+    """A fresh virtual environment over this environment's packages, and an env to use it.
+
+    Not --system-site-packages: run from a venv, that reaches the base interpreter's
+    packages, not the venv's where the test tools are.  A .pth file in the new venv adds
+    this environment's site folders after its own, so what is installed into it wins.
+    """
     venv = tmp_path / "venv"
-    # --without-pip: the base environment's pip, seen through system site-packages, installs
-    # into the venv (sys.prefix) and saves the seconds ensurepip takes.
-    _run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv],
-        tmp_path,
-        {},
-    )
+    # --without-pip: this environment's pip, seen through the .pth file, installs into the
+    # venv (sys.prefix) and saves the seconds ensurepip takes.
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp_path, {})
+    py = venv / "bin" / "python"
+    purelib = _run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                   tmp_path, {}).stdout.strip()  # fmt: skip
+    (Path(purelib) / "_outer_env.pth").write_text("".join(f"{d}\n" for d in _site_dirs()))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.pop("RUNNER_DISABLE_PLUGIN_AUTOLOAD", None)
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", NO_COLOR="1")
@@ -203,7 +218,9 @@ def test_a_scaffolded_plugin_installs_lists_runs_and_passes_its_tests(tmp_path: 
     assert "3 passed" in _run([venv / "bin" / "python", "-m", "pytest", "-q"], relay, env).stdout
 
     # The walkthrough's checked commands, as the page shows them, then its spec and test.
-    for command, expected in console_checks():
+    for command, expected in console_checks(DOC):
+        if command.startswith("runner new-plugin"):
+            continue  # made above; `relay` is installed now, so a second one is refused
         run_console_check(command, expected, pipe, env, [runner])
     _run([runner, "run", "experiments/pipe.yaml", "-q", "--no-db"], pipe, env)
     assert "1 passed" in _run([venv / "bin" / "python", "-m", "pytest", "-q"], pipe, env).stdout

@@ -5,16 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import median
 
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 
 
 def by(res, key: str) -> dict:
     return {t["params"][key]: t for t in res.trials}
-
-
-def median(trial: dict, metric: str) -> float:
-    return trial["summary"][metric]["median"]
 
 
 def test_args_and_kwargs_reach_every_child_and_the_sleeps_overlap(runner_cli):

@@ -66,6 +66,7 @@ def test_each_trial_is_a_test_and_other_yaml_is_left_alone(project):
              for c in cases}  # fmt: skip
     assert set(props) == {"sleepy[tasks=2]", "sleepy[tasks=4]"}
     assert 0.005 < float(props["sleepy[tasks=2]"]["wall_s.median"]) < 1
+    assert props["sleepy[tasks=2]"]["wall_s.unit"] == "s"
     # With paths given as well, both are collected; -k picks trials like any test.
     res = pytest_run(project.path, "test_plain.py", "--runner", "specs", "-k", "4] or plain")
     assert res.returncode == 0, res.stdout

@@ -52,13 +52,14 @@ class Latency(Model):
     Params = LatencyParams
     metrics = (
         Metric("rtt_p50_us", "us", False), Metric("rtt_p90_us", "us", False),
-        Metric("rtt_p99_us", "us", False), Metric("rtt_max_us", "us", False),
+        Metric("rtt_p99_us", "us", False, key=True), Metric("rtt_max_us", "us", False),
+        Metric("dropped", "packets", False),
     )
 
     def run(self, params, ctx):
         base = 10.0 * params.clients + ctx.run_index
         return {"rtt_p50_us": base, "rtt_p90_us": 2 * base, "rtt_p99_us": 5 * base,
-                "rtt_max_us": 9 * base}
+                "rtt_max_us": 9 * base, "dropped": 0}
 
 
 @hookimpl
@@ -123,6 +124,17 @@ def parse(page: str) -> StrictHTML:
     return parser
 
 
+def varying_metrics(results: dict) -> set[str]:
+    """Metrics with two or more values over every run of every trial: the charted ones."""
+    values: dict[str, set[float]] = {}
+    for exp in results["experiments"]:
+        for t in exp["trials"]:
+            for r in t["runs"]:
+                for m, v in r["metrics"].items():
+                    values.setdefault(m, set()).add(v)
+    return {m for m, seen in values.items() if len(seen) > 1}
+
+
 def reported_metrics(results: dict) -> set[str]:
     return {
         m
@@ -151,14 +163,21 @@ def test_report_of_a_sweep_has_a_chart_per_metric_and_param(sweep):
     charts = [
         (f["data-metric"], f["data-x"]) for f in html.figures if f.get("data-kind") == "sweep"
     ]
-    expected = {(m, p) for m in reported_metrics(results) for p in ("threads", "workload")}
+    varying = varying_metrics(results)
+    expected = {(m, p) for m in varying for p in ("threads", "workload")}
     assert sorted(charts) == sorted(expected)  # each pair once, no more
-    assert html.tags["svg"] == len(charts)
-    # The spec as run, the environment and one table row per trial.
+    # Each key metric's runs, a strip per trial, before any other chart.
+    keys = {n for n, m in results["experiments"][0]["metrics"].items() if m["key"]} & varying
+    kinds = [(f["data-kind"], f["data-metric"]) for f in html.figures]
+    assert {m for k, m in kinds if k == "distribution"} == keys
+    assert {m for _, m in kinds[: 2 * len(keys)]} == keys
+    assert html.tags["svg"] == len(html.figures)
+    # The spec as run, the environment and a row per trial in the key metrics' table and
+    # in the folded table of every metric.
     assert "matrix:" in page and "threads: [1, 2, 4]" in page
     assert results["environment"]["python"] in page
-    assert page.count('<span class="badge ok">ok</span>') == 6
-    assert f"wrote sweep.html: 1 experiments, {len(charts)} charts" in res.stderr
+    assert page.count('<span class="badge ok">ok</span>') == 2 * 6
+    assert f"wrote sweep.html: 1 experiments, {len(html.figures)} charts" in res.stderr
 
 
 def test_report_references_nothing_outside_the_file(sweep):
@@ -184,8 +203,8 @@ def test_report_of_a_single_trial_charts_each_run(runner_cli):
     out = runner_cli.run("report", runner_cli.path / "results1.json", "-o", "one.html")
     assert out.code == 0, out.stderr
     html = parse((runner_cli.path / "one.html").read_text())
-    kinds = {(f["data-kind"], f["data-metric"]) for f in html.figures}
-    assert kinds == {("runs", m) for m in reported_metrics(res.results)}
+    kinds = {(f["data-kind"], f["data-metric"]) for f in html.figures if f["data-kind"] == "runs"}
+    assert kinds == {("runs", m) for m in varying_metrics(res.results)}
 
 
 def test_failed_and_timed_out_trials_are_shown_not_dropped(runner_cli):
@@ -240,7 +259,8 @@ def test_two_sessions_share_the_axes_and_regressions_are_marked(runner_cli):
     assert base.code == 0 and new.code == 0, base.stderr + new.stderr
     (runner_cli.path / "results1.json").rename(runner_cli.path / "base.json")
     (runner_cli.path / "results2.json").rename(runner_cli.path / "new.json")
-    out = runner_cli.run("report", "base.json", "new.json", "-o", "cmp.html")
+    # Given newest first, still taken in the order they ran: the older is the base.
+    out = runner_cli.run("report", "new.json", "base.json", "-o", "cmp.html")
     assert out.code == 0, out.stderr
     page = (runner_cli.path / "cmp.html").read_text()
     parse(page)
@@ -253,6 +273,10 @@ def test_two_sessions_share_the_axes_and_regressions_are_marked(runner_cli):
     ).group(0)
     assert ">base<" in wall and ">new<" in wall and ">regression<" in wall  # legend entries
     assert page.count('class="num regression"') >= 2  # wall_s of both trials in the table
+    # The verdict comes first: the counts at the top, each trial's own in its table.
+    top = page[: page.index('<section class="experiment"')]
+    assert "new against base: " in top and "regression" in top
+    assert re.search(r'<td>new</td><td>1</td>.*?<span class="badge bad">regression</span>', page)
 
 
 def test_percentile_chart_where_runs_carry_percentiles(runner_cli):
@@ -273,6 +297,31 @@ def test_percentile_chart_where_runs_carry_percentiles(runner_cli):
     figure = page[page.index('data-kind="percentiles"') :]
     for label in ("p50", "p90", "p99", "max", "clients"):  # ticks, and the legend's title
         assert f">{label}<" in figure
+    # A metric with one value in every run is a line, not a flat chart.
+    assert "dropped" not in {f["data-metric"] for f in html.figures}
+    assert "<li><code>dropped</code>: 0 packets in every run</li>" in page
+    # The key metric (rtt_p99_us) and its percentile set come first, unfolded.
+    first = page[: page.index("<details class='more'>")]
+    assert 'data-metric="rtt_p99_us"' in first and 'data-kind="percentiles"' in first
+    assert 'data-metric="rtt_p50_us"' not in first
+
+
+def test_a_report_of_several_sessions_stays_small(runner_cli):
+    """The same chart data is not copied per session: three sessions of bar charts (one
+    hatch pattern per session) cost little more than one."""
+    spec = "name: small\nmodel: pool\nparams: {task: noop, tasks: 10}\n"
+    spec += "matrix: {mode: [apply, map]}\n"
+    for _ in range(3):
+        assert runner_cli.run_spec(spec + "repeat: 3\nwarmup: 0\n", "--no-db").code == 0
+    assert runner_cli.run("report", "results1.json", "-o", "one.html").code == 0
+    files = ("results1.json", "results2.json", "results3.json")
+    assert runner_cli.run("report", *files, "-o", "three.html").code == 0
+    one, three = ((runner_cli.path / f).stat().st_size for f in ("one.html", "three.html"))
+    assert three < 2.5 * one, (one, three)
+    page = (runner_cli.path / "three.html").read_text()
+    parse(page)
+    patterns = re.findall(r'<pattern id="([^"]+)"', page)
+    assert patterns and len(patterns) == len(set(patterns))
 
 
 def test_plot_writes_png_and_svg(sweep):
@@ -559,3 +608,62 @@ def ink(png_base64: str) -> tuple[int, float, float]:
     dark = sum(n for n, c in counts if sum(c) < 600) / total
     colored = sum(n for n, c in counts if max(c) - min(c) > 25) / total
     return len(counts), dark, colored
+
+
+def evaluate(chrome: DevTools, session: str, expression: str):
+    return chrome.send("Runtime.evaluate", session, returnByValue=True, expression=expression)[
+        "result"
+    ]["value"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_the_first_screen_shows_the_verdict_and_a_chart(sweep, tmp_path):
+    """On a laptop's first screen (1280 x 800, nothing scrolled): the verdict, and a key
+    metric's chart drawn in full, found both in the page and in the pixels."""
+    cli, results_file, _ = sweep
+    assert cli.run("report", results_file, "-o", "first.html").code == 0
+    page = (cli.path / "first.html").resolve()
+    chrome = DevTools(tmp_path / "profile")
+    try:
+        target = chrome.send("Target.createTarget", url="about:blank")["targetId"]
+        session = chrome.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        chrome.send("Page.enable", session)
+        chrome.send("Emulation.setDeviceMetricsOverride", session, width=1280, height=800,
+                    deviceScaleFactor=1, mobile=False)  # fmt: skip
+        chrome.send("Page.navigate", session, url=page.as_uri())
+        chrome.wait_for("Page.loadEventFired")
+        seen = evaluate(
+            chrome,
+            session,
+            "(() => { const box = e => { const r = e.getBoundingClientRect();"
+            " return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };"
+            " const v = document.querySelector('#verdict .verdict');"
+            " const f = document.querySelector('figure.chart');"
+            " return {height: innerHeight, verdict: v.textContent, vbox: box(v),"
+            " kind: f.dataset.kind, metric: f.dataset.metric,"
+            " chart: box(f.querySelector('svg'))}; })()",
+        )
+        shot = chrome.send("Page.captureScreenshot", session, format="png")["data"]
+    finally:
+        chrome.close()
+    (tmp_path / "first-screen.png").write_bytes(base64.b64decode(shot))
+    assert seen["verdict"] == "6 trials, 6 ok, 0 not ok"
+    assert seen["vbox"]["top"] >= 0 and seen["vbox"]["bottom"] <= seen["height"]
+    chart = seen["chart"]
+    assert seen["kind"] == "sweep" and seen["metric"] in ("wall_s", "speedup")  # key metrics
+    assert chart["top"] >= 0 and chart["bottom"] <= seen["height"], ("not all on screen", seen)
+    # The pixels: the verdict's line is written in green, the chart has coloured lines.
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(shot))) as img:
+        assert img.size == (1280, 800)
+        verdict = img.crop((int(seen["vbox"]["left"]), int(seen["vbox"]["top"]),
+                            int(seen["vbox"]["right"]), int(seen["vbox"]["bottom"])))  # fmt: skip
+        greens = [c for _, c in verdict.convert("RGB").getcolors(1 << 20) if c[1] > c[0] + 40]
+        assert greens, "the verdict is not written in green"
+        drawn = img.crop((int(chart["left"]), int(chart["top"]), int(chart["right"]),
+                          int(chart["bottom"])))  # fmt: skip
+        buf = io.BytesIO()
+        drawn.save(buf, format="PNG")
+    colors, inked, colored = ink(base64.b64encode(buf.getvalue()).decode())
+    assert colors > 50 and inked > 0.01 and colored > 0.005, ("a blank chart", colors, inked)

@@ -217,6 +217,8 @@ def test_bad_database_files_are_one_line_errors(runner_cli, damage, message):
         assert res.stderr.startswith("runner: error: .runner/results.db: "), res.stderr
         assert message in res.stderr
         assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        # Only `runner run` has --no-db: no other command suggests it.
+        assert "--no-db" not in res.stderr or args[0] == "run", res.stderr
 
 
 def test_migrations_run_in_order_and_keep_data(tmp_path, monkeypatch):
@@ -234,3 +236,25 @@ def test_migrations_run_in_order_and_keep_data(tmp_path, monkeypatch):
         rows = st.db.execute("SELECT id, note FROM sessions").fetchall()
         assert [tuple(r) for r in rows] == [("s1", "migrated")]
         assert [s.id for s in st.sessions()] == ["s1"]
+
+
+def test_export_reads_a_result_file_and_writes_junit_with_units(runner_cli):
+    import xml.etree.ElementTree as ET
+
+    res = runner_cli.run_spec(QUICK, "--no-db")  # no store: the file is the only copy
+    assert not (runner_cli.path / ".runner").exists()
+    md = runner_cli.run("export", "results1.json", "--format", "markdown")
+    assert md.code == 0, md.stderr
+    assert "| 4 | failed |" in md.stdout
+    junit = runner_cli.run("export", "results1.json", "--format", "junit", "-o", "junit.xml")
+    assert junit.code == 0, junit.stderr
+    suite = ET.parse(runner_cli.path / "junit.xml").getroot().find("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("quick", "2", "1")
+    ok, failed = suite.findall("testcase")
+    props = {p.get("name"): p.get("value") for p in ok.iter("property")}
+    assert float(props["wall_s.median"]) == res.trials[0]["summary"]["wall_s"]["median"]
+    assert props["wall_s.unit"] == "s"
+    assert failed.get("name") == "quick[tasks=4]" and ok.find("failure") is None
+    assert failed.find("failure").get("message").startswith("wall_s should be at most 0.001")
+    missing = runner_cli.run("export", "nope.json")
+    assert missing.code == 2 and "nope.json: no such result file" in missing.stderr

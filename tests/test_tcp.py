@@ -166,7 +166,7 @@ def test_example_specs_are_valid(runner_cli):
     names = ["tcp_echo", "download_gevent", "download_models", "download_chunks", "c10k"]
     res = runner_cli.run("validate", *(EXPERIMENTS / f"{name}.yaml" for name in names))
     assert res.code == 0, res.stderr
-    assert res.stdout.count(": ok (") == len(names)
+    assert res.stdout.count(": ok (") == len(names) + 1  # download_models holds two
 
 
 @pytest.mark.slow

@@ -31,10 +31,11 @@ timeout: 1
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def run_in_terminal(cli, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run ``runner ARGS`` with stdout and stderr on a pseudo-terminal; its whole output."""
+def run_in_terminal(cli, *args: str, env: dict[str, str] | None = None, cols: int = 160) -> str:
+    """Run ``runner ARGS`` with stdout and stderr on a pseudo-terminal ``cols`` wide; its
+    whole output."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
     environ = {k: v for k, v in cli.env.items() if k != "NO_COLOR"}
     environ.update(TERM="xterm-256color", **(env or {}))
     proc = subprocess.Popen(
@@ -138,3 +139,128 @@ def test_without_a_terminal_output_is_plain_and_parseable(runner_cli):
     progress = [ln for ln in res.stderr.splitlines() if ln.startswith("[")]
     assert progress[0].startswith("[1/4] term[threads=1,task_seconds=0.01] ok ")
     assert progress[1].startswith("[2/4] term[threads=1,task_seconds=2] timeout ")
+
+
+# Eight metrics with long names, two of them told apart only by their end (p50, p99).
+UDP = """
+name: udp_wide
+model: udp
+params: {workload: echo, messages: 300, reply_timeout: 0.5}
+matrix:
+  payload_bytes: [64, 1400]
+repeat: 2
+warmup: 0
+"""
+
+
+def screen_lines(out: str) -> list[str]:
+    """The lines left on the screen once the output has been drawn: a little terminal that
+    knows carriage returns, cursor up and erasing a line, as rich's transient bar uses."""
+    lines, row, col = [""], 0, 0
+    for token in re.split(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)", out):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif token.startswith("\x1b["):
+            if token.endswith("A"):
+                row = max(0, row - int(token[2:-1] or 1))
+            elif token in ("\x1b[2K", "\x1b[K"):
+                lines[row] = lines[row][:col] if token == "\x1b[K" else ""
+        elif token:
+            text = lines[row].ljust(col)
+            lines[row] = text[:col] + token + text[col + len(token) :]
+            col += len(token)
+    return lines
+
+
+def header_names(lines: list[str]) -> list[list[str]]:
+    """Each table's column names, a wrapped header's lines joined back together."""
+    tables, i = [], 0
+    while i < len(lines):
+        if lines[i].startswith("┏"):
+            rows = []
+            i += 1
+            while not lines[i].startswith("┡"):
+                rows.append([c.strip() for c in lines[i].strip("┃").split("┃")])
+                i += 1
+            names = ["".join(parts).split("[")[0].strip() for parts in zip(*rows, strict=True)]
+            tables.append(names)
+        i += 1
+    return tables
+
+
+@pytest.fixture(scope="module")
+def udp_terminals(tmp_path_factory):
+    from runner.testing import RunnerCli
+
+    cli = RunnerCli(tmp_path_factory.mktemp("wide"))
+    spec = cli.write("udp_wide.yaml", UDP)
+    return {c: run_in_terminal(cli, "run", str(spec), "--no-db", cols=c) for c in (80, 160)}
+
+
+@pytest.mark.parametrize("cols", [80, 160])
+def test_headers_are_never_cut_and_tables_fit_the_terminal(udp_terminals, cols):
+    lines = screen_lines(udp_terminals[cols])
+    tables = header_names(lines)
+    metrics = [n for t in tables for n in t if n not in ("payload_bytes", "status")]
+    assert metrics == [
+        "loss_pct", "pps", "latency_p50_us", "latency_p99_us", "jitter_us", "lost",
+        "duplicates", "corrupt",
+    ][: len(metrics)] and {"latency_p50_us", "latency_p99_us"} <= set(metrics)  # fmt: skip
+    assert all(t[:2] == ["payload_bytes", "status"] for t in tables), tables
+    table_lines = [ln for ln in lines if ln[:1] in "┏┃┡│└"]
+    assert not any("…" in ln for ln in table_lines)
+    assert max(len(ln.rstrip()) for ln in table_lines) <= cols
+    if cols == 160:  # room for every key metric, each header on one line
+        assert len(tables) == 1 and any("latency_p50_us [us]" in ln for ln in table_lines)
+    else:  # split: the rest of the metrics beside the same rows, under a second title
+        assert len(tables) == 2 and any("udp_wide (udp), continued (2/2)" in ln for ln in lines)
+        assert sum(ln.startswith("│ 64 ") for ln in lines) == 2
+    assert "best and worst median of each metric" in "\n".join(lines)
+
+
+@pytest.mark.parametrize("cols", [80, 160])
+def test_progress_bar_uses_the_width_it_has(udp_terminals, cols):
+    frames = [f for f in ANSI.sub("", udp_terminals[cols]).split("\r") if "elapsed," in f]
+    assert frames, "no progress bar drawn"
+    assert max(len(f.rstrip("\n")) for f in frames) <= cols
+    last = frames[-1].rstrip("\n")
+    assert len(last) >= cols - 2, f"the bar leaves the line's end blank: {last!r}"
+    assert re.search(r"\d:\d\d:\d\d left$", last)
+
+
+def test_time_left_comes_from_measured_run_durations():
+    from types import SimpleNamespace
+
+    from runner.report.progress import TimeLeft
+
+    # Trial one: 4 runs of 2 s; then a trial of 4 runs, and one of 2 runs, still to come.
+    trials = [SimpleNamespace(warmup=1, repeat=3), SimpleNamespace(warmup=1, repeat=3),
+              SimpleNamespace(warmup=0, repeat=2)]  # fmt: skip
+    left = TimeLeft(trials)
+    left.trial_started()
+    assert left.seconds() is None  # nothing measured yet: no guess
+    left.run_done(2.0)
+    now = left.since
+    # 3 runs of this trial at 2 s, then 6 runs at the session's 2 s a run.
+    assert left.seconds(now) == pytest.approx(3 * 2 + 6 * 2)
+    assert left.seconds(now + 1.5) == pytest.approx(3 * 2 - 1.5 + 6 * 2)  # the run under way
+    for _ in range(3):
+        left.run_done(2.0)
+    left.trial_done(9.0)  # one second outside its runs: start, setup, teardown
+    assert left.seconds(left.since) == pytest.approx(6 * 2 + 2 * 1)
+    left.trial_started()
+    left.run_done(0.1)  # a much faster trial: its own runs say how long the rest take
+    assert left.seconds(left.since) == pytest.approx(3 * 0.1 + 2 * (8.1 / 5) + 1)
+
+
+def test_quiet_prints_one_line_per_trial_not_ok_on_stderr(runner_cli):
+    res = runner_cli.run_spec(SPEC, "--no-db", "-q")
+    assert res.code == 1
+    assert res.stdout == ""
+    assert res.stderr.splitlines() == [
+        "TIMEOUT term[threads=1,task_seconds=2]: run 1 did not finish within the timeout of 1 s",
+        "TIMEOUT term[threads=4,task_seconds=2]: run 1 did not finish within the timeout of 1 s",
+    ]

@@ -5,14 +5,14 @@ would use them."""
 from __future__ import annotations
 
 import os
-import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from docblocks import command_argv, console_checks, doc_files, run_console_check, shape
 from pydantic import ValidationError
+from test_terminal import run_in_terminal, screen_lines
 
 from runner.testing import RunnerCli, TrialFailed, run_trial
 
@@ -26,48 +26,26 @@ SLEEP = {"workload": "sleep", "threads": 2, "task_seconds": 0.01}
 # -- the walkthrough's files and checked commands, read from the page --------------------
 
 
-def doc_files(doc: Path = DOC) -> dict[str, str]:
-    """Every fenced block whose info string names a ``file=PATH``: path -> text."""
-    blocks = re.findall(r"^```\w+ file=(\S+)\n(.*?)^```$", doc.read_text(), flags=re.M | re.S)
-    return dict(blocks)
-
-
-def console_checks(doc: Path = DOC) -> list[tuple[str, str]]:
-    """(command, expected output) of every ``$ command`` in a ```` ```console check```` block."""
-    out = []
-    for block in re.findall(r"^```console check\n(.*?)^```$", doc.read_text(), flags=re.M | re.S):
-        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
-            command, _, expected = chunk.partition("\n")
-            out.append((command, expected))
-    return out
-
-
 def write_doc_package(folder: Path) -> Path:
-    for rel, text in doc_files().items():
+    for rel, text in doc_files(DOC).items():
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     return folder
 
 
-def run_console_check(command: str, expected: str, cwd: Path, env: dict, runner: list[str]) -> None:
-    argv = shlex.split(command)
-    assert argv[0] == "runner", command
-    proc = subprocess.run(
-        [*runner, *argv[1:]],
-        check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert proc.stdout + proc.stderr == expected, f"$ {command}\n{proc.stdout}{proc.stderr}"
-
-
 def test_the_walkthrough_has_its_files_and_checks() -> None:
-    files = doc_files()
+    files = doc_files(DOC)
     assert {"runner_pipe/plugin.py", "setup.cfg", "experiments/pipe.yaml"} <= set(files)
     assert "runner.plugins =\n    pipe = runner_pipe.plugin" in files["setup.cfg"]
-    assert [c for c, _ in console_checks()] == [
+    assert [c for c, _ in console_checks(DOC)] == [
+        "runner new-plugin relay",
         "runner list pipe",
         "runner validate bad.yaml",
         "runner validate bad_bounds.yaml",
+    ]
+    assert [c for c, _ in console_checks(DOC, "check-shape")] == [
+        "runner run experiments/pipe.yaml"
     ]
 
 
@@ -82,10 +60,14 @@ def test_the_walkthrough_plugin_runs_from_its_folder(tmp_path: Path) -> None:
     assert all(t["summary"]["lost"]["median"] == 0 for t in res.trials)
     assert all(t["summary"]["msgs_per_s"]["median"] > 0 for t in res.trials)
     runner = [sys.executable, "-m", "runner", "-p", "runner_pipe.plugin"]
-    for command, output in console_checks():
+    for command, output in console_checks(DOC):
         # Loaded with -p, the plugin is named by its module, not by its entry point.
         expected = output.replace("[plugin pipe]", "[plugin runner_pipe.plugin]")
         run_console_check(command, expected, folder, cli.env, runner)
+    for command, expected in console_checks(DOC, "check-shape"):  # measured: on a terminal
+        argv = command_argv(command, ["runner", "-p", "runner_pipe.plugin"])
+        out = "\n".join(screen_lines(run_in_terminal(cli, *argv[1:], cols=80)))
+        assert shape(out) == shape(expected), f"$ {command}\n{out}"
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "runner.testing", "tests"],
         check=False, cwd=folder, env=cli.env, capture_output=True, text=True, timeout=300,
@@ -122,8 +104,8 @@ def test_the_walkthrough_plugin_runs_from_its_folder(tmp_path: Path) -> None:
         ),
         (
             "pw_schema_class.py",
-            "cannot import (tests/plugins/pw_schema_class.py:8): PydanticSchemaGenerationError: "
-            "Unable to generate pydantic-core schema for <class 'socket.socket'>",
+            "model 'pw_socket_class': params schema cannot be built: Unable to generate "
+            "pydantic-core schema for <class 'socket.socket'>",
         ),
     ],
 )

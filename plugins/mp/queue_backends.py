@@ -30,7 +30,7 @@ class ProcessBackend:
     pause = "os"
 
     def __init__(self, kind: str, start_method: str) -> None:
-        from plugins.mp.context import get_context
+        from .context import get_context
 
         self.kind = kind
         self.mp = get_context(start_method)

@@ -15,8 +15,8 @@ import time
 
 def measure(method: str, count: int) -> dict[str, list[int]]:
     """One unmeasured start (the forkserver's server starts then), then ``count`` timed."""
-    from plugins.mp.context import get_context
-    from plugins.tasks import noop_task
+    from ..tasks import noop_task
+    from .context import get_context
 
     ctx = get_context(method)
     starts: list[int] = []

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from plugins.tasks import cpu_task, noop_task, sleep_task
+from ..tasks import cpu_task, noop_task, sleep_task
 
 TASKS: dict[str, Callable[[Any], object]] = {
     "sleep": sleep_task,

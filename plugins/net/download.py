@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plugins.net import fileproto as proto
-from plugins.net.fanout import Env, run_clients
-from plugins.net.stats import percentile
 from runner.errors import ModelError
+from runner.percentiles import percentile
+
+from . import fileproto as proto
+from .fanout import Env, run_clients
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -45,6 +46,8 @@ class Plan:
     io_timeout: float
     deadline: float  # time.monotonic() by which the run must be over
     save_dir: Path | None
+    rate_mib_s: float | None = None  # each client's read rate at most; None: flat out
+    think_ms: float = 0.0  # each client's pause on the open connection before a request
 
 
 def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
@@ -95,13 +98,16 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
 
 def download_job(env: Env, plan: Plan) -> list[Fetch]:
     """One client: fetch files from the shared list until it is exhausted."""
+    from .slowclient import slow_sockmod
+
+    sockmod = slow_sockmod(env.sockmod, plan.rate_mib_s, plan.think_ms, env.sleep)
     done: list[Fetch] = []
     for _ in range(len(plan.manifest)):  # bounded: never more files than the list holds
         index = env.take()
         if index >= len(plan.manifest) or time.monotonic() > plan.deadline:
             break
         t0 = time.monotonic_ns()
-        outcome, got, detail = fetch(env.sockmod, plan, index)
+        outcome, got, detail = fetch(sockmod, plan, index)
         done.append((index, outcome, got, time.monotonic_ns() - t0, detail))
     return done
 
@@ -116,17 +122,33 @@ def run_download(
     io_timeout: float,
     timeout: float,
     save_dir: Path | None,
+    rate_mib_s: float | None = None,
+    think_ms: float = 0.0,
 ) -> dict[str, float]:
     """Download every listed file once with ``clients`` clients; return the download metrics."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
     deadline = time.monotonic() + timeout
-    plan = Plan(family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir)
+    plan = Plan(
+        family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir, rate_mib_s, think_ms
+    )
     t0 = time.perf_counter_ns()
     per_client = run_clients(kind, clients, lambda env: download_job(env, plan), timeout)
     wall = (time.perf_counter_ns() - t0) / 1e9
-    return summarize(manifest, [f for fetched in per_client for f in fetched], wall, address)
+    metrics = summarize(manifest, [f for fetched in per_client for f in fetched], wall, address)
+    metrics.update(client_rate(per_client))
+    return metrics
+
+
+def client_rate(per_client: list[list[Fetch]]) -> dict[str, float]:
+    """``client_mib_s``: the mean over clients of bytes received over time spent fetching."""
+    rates = [
+        sum(f[2] for f in fetched) / (1 << 20) / (sum(f[3] for f in fetched) / 1e9)
+        for fetched in per_client
+        if fetched and sum(f[3] for f in fetched) > 0
+    ]
+    return {"client_mib_s": sum(rates) / len(rates)} if rates else {}
 
 
 def summarize(
@@ -158,16 +180,11 @@ def summarize(
 
 def fetch_manifest(address: tuple[str, int], io_timeout: float) -> list[Entry]:
     """Ask a server for its file list (LIST); a server that answers otherwise is an error."""
-    from plugins.net.fileroot import Refused, check_name
+    from .fileroot import Refused, check_name
 
     where = f"{address[0]}:{address[1]}"
     try:
-        with socket.create_connection(address, timeout=io_timeout) as sock:
-            sock.sendall(proto.encode_request(proto.OP_LIST))
-            status, length = proto.read_response(sock, time.monotonic() + io_timeout)
-            if length > MAX_LIST_BYTES:
-                raise proto.ProtocolError(f"a list of {length} bytes is too long")
-            body = proto.recv_exact(sock, length, time.monotonic() + io_timeout)
+        status, body = _list_with_retries(address, io_timeout)
     except (OSError, proto.ProtocolError, proto.Truncated) as exc:
         raise ModelError(f"cannot get the file list from {where}: {exc}") from None
     if status != proto.Status.OK:
@@ -181,3 +198,23 @@ def fetch_manifest(address: tuple[str, int], io_timeout: float) -> list[Entry]:
     if not entries:
         raise ModelError(f"{where} serves no files")
     return entries
+
+
+LIST_TRIES = 4
+
+
+def _list_with_retries(address: tuple[str, int], io_timeout: float) -> tuple[proto.Status, bytes]:
+    """LIST, asked again after a timeout or a reset: the list is control, not data, and
+    must get through a lossy link (an answer in a foreign protocol is not retried)."""
+    for attempt in range(LIST_TRIES):
+        try:
+            with socket.create_connection(address, timeout=io_timeout) as sock:
+                sock.sendall(proto.encode_request(proto.OP_LIST))
+                status, length = proto.read_response(sock, time.monotonic() + io_timeout)
+                if length > MAX_LIST_BYTES:
+                    raise proto.ProtocolError(f"a list of {length} bytes is too long")
+                return status, proto.recv_exact(sock, length, time.monotonic() + io_timeout)
+        except (TimeoutError, ConnectionResetError, proto.Truncated):
+            if attempt == LIST_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -14,10 +14,11 @@ import struct
 import time
 from typing import Any
 
-from plugins.net.fanout import Env, run_clients
-from plugins.net.fileproto import Truncated
-from plugins.net.stats import latency_metrics
 from runner.errors import ModelError
+from runner.percentiles import latency_metrics
+
+from .fanout import Env, run_clients
+from .fileproto import Truncated
 
 _PATTERN = bytes(range(256)) * 4097
 _INDEX = struct.Struct(">Q")
@@ -122,7 +123,7 @@ def run_echo(
         server that serves connections concurrently: a sequential one would wait for the
         first client to close while that client waits for the others.
     """
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
     start = time.monotonic_ns()

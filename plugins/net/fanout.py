@@ -28,6 +28,7 @@ class Env:
     # threading.Barrier.  TimeoutError if one is late or failed.
     gate: Callable[[float], None]
     take: Callable[[], int]  # the next index of shared work: 0, 1, 2 ... across all clients
+    sleep: Callable[[float], None] = time.sleep  # gevent's own for greenlets, so others run
 
 
 def run_clients(kind: str, count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
@@ -210,7 +211,7 @@ def _greenlets(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
 
     def body(i: int) -> None:
         try:
-            results[i] = job(Env(i, gsocket, gate.wait, counter.__next__))
+            results[i] = job(Env(i, gsocket, gate.wait, counter.__next__, gevent.sleep))
         except BaseException as exc:
             failures.append(_failure(i, exc))
             gate.abort()

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from plugins.net.fileproto import MAX_COMPONENT_BYTES, MAX_NAME_BYTES
+from .fileproto import MAX_COMPONENT_BYTES, MAX_NAME_BYTES
 
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

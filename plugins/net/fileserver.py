@@ -13,9 +13,9 @@ import socket
 import time
 from typing import Any
 
-from plugins.net import fileproto as proto
-from plugins.net.fileroot import FileRoot, NotFound, Refused
-from plugins.net.tcpserver import ServerStats
+from . import fileproto as proto
+from .fileroot import FileRoot, NotFound, Refused
+from .tcpserver import ServerStats
 
 TRANSFERS = ("chunked", "sendfile")
 _COUNTER = {

@@ -23,9 +23,12 @@ class ServerProcess:
     the clients need to know.
     """
 
-    def __init__(self, name: str, target: Callable[..., None], **kwargs: Any) -> None:
+    def __init__(
+        self, name: str, target: Callable[..., None], cpus: list[int] | None = None, **kwargs: Any
+    ) -> None:
         self.name = name
         self.target = target
+        self.cpus = cpus  # the server's CPUs (``server_cpus``); None: the trial's
         self.kwargs = kwargs
         self.proc: Any = None
 
@@ -35,7 +38,10 @@ class ServerProcess:
         ctx = multiprocessing.get_context("fork")
         reader, writer = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_child, args=(writer, self.target, self.kwargs), name=self.name, daemon=True
+            target=_child,
+            args=(writer, self.target, self.kwargs, self.cpus),
+            name=self.name,
+            daemon=True,
         )
         self.proc.start()
         writer.close()
@@ -73,12 +79,17 @@ class ServerProcess:
         self.proc = None
 
 
-def _child(writer: Any, target: Callable[..., None], kwargs: dict[str, Any]) -> None:
+def _child(
+    writer: Any, target: Callable[..., None], kwargs: dict[str, Any], cpus: list[int] | None
+) -> None:
     def ready(info: Any) -> None:
         writer.send(("ready", info))
         writer.close()
 
     try:
+        from runner.affinity import pin
+
+        pin(cpus)
         target(ready, **kwargs)
     except BaseException as exc:
         from runner.errors import ModelError
@@ -102,8 +113,8 @@ def tcp_echo_server(
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> None:
-    from plugins.net.limits import raise_nofile
-    from plugins.net.tcpserver import echo_handler, listen, serve_forever
+    from .limits import raise_nofile
+    from .tcpserver import echo_handler, listen, serve_forever
 
     raise_nofile(connections + 64, who="the echo server")
     listener = listen(host, port)
@@ -126,10 +137,10 @@ def tcp_file_server(
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> None:
-    from plugins.net.fileroot import FileRoot, generate_files
-    from plugins.net.fileserver import FileService
-    from plugins.net.limits import raise_nofile
-    from plugins.net.tcpserver import listen, serve_forever
+    from .fileroot import FileRoot, generate_files
+    from .fileserver import FileService
+    from .limits import raise_nofile
+    from .tcpserver import listen, serve_forever
 
     raise_nofile(connections + 64, who="the file server")
     manifest = generate_files(root, files, file_size)
@@ -147,7 +158,7 @@ def tcp_file_server(
 
 
 def udp_server(ready: Ready, *, rcvbuf: int, host: str = "127.0.0.1", port: int = 0) -> None:
-    from plugins.net.udpserver import UdpServer, udp_socket
+    from .udpserver import UdpServer, udp_socket
 
     sock = udp_socket(host, port, rcvbuf)
     ready(sock.getsockname()[:2])

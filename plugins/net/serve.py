@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
-from runner.errors import ExitCode, UsageError
+from runner.errors import ExitCode, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 KINDS = ("udp", "tcp-echo", "tcp-files")
 _EPILOG = """\
 The first line printed names the address actually bound (with --bind HOST:0, the port the
-system chose).  Ctrl-C (or SIGTERM) stops the server, prints a one-line summary and exits
-130; with --duration it stops by itself after that many seconds and exits 0.
+system chose).  Ctrl-C, SIGTERM or SIGHUP stops the server, prints a one-line summary and
+exits 130, 143 or 129; with --duration it stops by itself after that many seconds and exits 0.
 
 tcp-files serves the regular files under --root.  Without --root it generates --files
 files of --file-size random bytes in a temporary directory, removed at exit.  Either way
@@ -101,7 +101,7 @@ def _count(text: str) -> int:
 
 
 def serve(args: argparse.Namespace, host: PluginHost) -> int:
-    from plugins.net.address import format_hostport, is_loopback, parse_hostport
+    from .address import format_hostport, is_loopback, parse_hostport
 
     try:
         bind_host, bind_port = parse_hostport(args.bind)
@@ -120,8 +120,8 @@ def serve(args: argparse.Namespace, host: PluginHost) -> int:
     # A plain `kill` ends the server as Ctrl-C does: summary line, temporary files removed.
     # And Ctrl-C works even when started in the background by a script, which makes a
     # child ignore SIGINT unless it says otherwise.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a closed terminal too
+        signal.signal(sig, _interrupt)
     started = time.monotonic()
     try:
         if args.kind == "udp":
@@ -132,7 +132,9 @@ def serve(args: argparse.Namespace, host: PluginHost) -> int:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # once: the summary must print
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 def _announce(kind: str, address: tuple[Any, ...], fmt: Any, detail: str) -> None:
@@ -150,17 +152,17 @@ def _stopper(duration: float) -> threading.Event:
 
 
 def _serve_udp(args: argparse.Namespace, host: str, port: int, started: float, fmt: Any) -> int:
-    from plugins.net.udpserver import UdpServer, udp_socket
+    from .udpserver import UdpServer, udp_socket
 
     sock = udp_socket(host, port, args.rcvbuf)
     server = UdpServer(sock)
     rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-    _announce("udp", sock.getsockname(), fmt, f"receive buffer {rcvbuf} bytes")
     code = ExitCode.OK
-    try:
+    try:  # announced inside: a signal right after the line still gets the summary
+        _announce("udp", sock.getsockname(), fmt, f"receive buffer {rcvbuf} bytes")
         server.serve(_stopper(args.duration))
-    except KeyboardInterrupt:
-        code = ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        code = getattr(exc, "exit_code", ExitCode.INTERRUPTED)
     finally:
         sock.close()
     c = server.counters
@@ -177,8 +179,8 @@ def _serve_tcp(args: argparse.Namespace, host: str, port: int, started: float, f
     import shutil
     import tempfile
 
-    from plugins.net.limits import raise_nofile
-    from plugins.net.tcpserver import ServerStats, echo_handler, listen, serve_forever
+    from .limits import raise_nofile
+    from .tcpserver import ServerStats, echo_handler, listen, serve_forever
 
     raise_nofile(who="runner serve")
     stats = ServerStats()
@@ -192,14 +194,14 @@ def _serve_tcp(args: argparse.Namespace, host: str, port: int, started: float, f
             detail = f"mode {args.mode}"
         else:
             handler, detail = _file_service(args, scratch)
-        _announce(args.kind, listener.getsockname(), fmt, detail)
         code = ExitCode.OK
-        try:
+        try:  # announced inside: a signal right after the line still gets the summary
+            _announce(args.kind, listener.getsockname(), fmt, detail)
             serve_forever(
                 listener, handler, args.mode, stats, args.timeout, stop=_stopper(args.duration)
             )
-        except KeyboardInterrupt:
-            code = ExitCode.INTERRUPTED
+        except KeyboardInterrupt as exc:
+            code = getattr(exc, "exit_code", ExitCode.INTERRUPTED)
         print(_tcp_summary(args.kind, stats.snapshot(), time.monotonic() - started), flush=True)
         return code
     finally:  # also after Ctrl-C while files were still being generated
@@ -225,8 +227,8 @@ def _tcp_summary(kind: str, s: dict[str, int], seconds: float) -> str:
 
 def _file_service(args: argparse.Namespace, scratch: Path | None) -> tuple[Any, str]:
     """The handler for tcp-files and its description: files under --root, or generated."""
-    from plugins.net.fileroot import FileRoot, generate_files
-    from plugins.net.fileserver import FileService
+    from .fileroot import FileRoot, generate_files
+    from .fileserver import FileService
 
     if not 1 <= args.chunk_size <= 16 << 20:
         raise UsageError("--chunk-size must be from 1 to 16777216")

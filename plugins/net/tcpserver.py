@@ -81,7 +81,7 @@ class ServerStats:
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (port 0: an ephemeral one)."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(host, port, socket.SOCK_STREAM)
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -97,7 +97,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 def handle_one(conn: Any, handler: Handler, stats: ServerStats) -> None:
     """Run ``handler`` on one accepted connection, count the outcome, always close."""
-    from plugins.net.fileproto import ProtocolError, Truncated
+    from .fileproto import ProtocolError, Truncated
 
     stats.opened()
     try:

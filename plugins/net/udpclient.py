@@ -15,9 +15,10 @@ import struct
 import time
 from typing import Any
 
-from plugins.net import udpproto as up
-from plugins.net.stats import Jitter
 from runner.errors import ModelError
+
+from . import udpproto as up
+from .stats import Jitter
 
 _SEQ_STAMP = struct.Struct(">IQ")  # the header's seq and timestamp fields, at offset 12
 _SEQ_OFFSET = 12
@@ -44,7 +45,7 @@ class UdpOutcome:
 
 def client_socket(address: tuple[str, int], rcvbuf: int, timeout: float) -> socket.socket:
     """A UDP socket connected to ``address``; ``timeout`` bounds any wait until reset."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_DGRAM)
     sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -127,16 +128,24 @@ def echo(
     return out
 
 
-def _ask(sock: socket.socket, message: bytes, answer: int, session: int, timeout: float) -> bytes:
+def _ask(
+    sock: socket.socket,
+    message: bytes,
+    answer: int,
+    session: int,
+    timeout: float,
+    *,
+    tries: int = _TRIES,
+) -> bytes:
     """Send a control datagram until its answer comes; return the answer.
 
     Tries back off from 20 ms up to ``timeout``: a receive buffer still full from a blast
     drops the first request, and waiting the whole timeout for it would be time lost.
     """
     buf = bytearray(65536)
-    for attempt in range(_TRIES):
+    for attempt in range(tries):
         sock.send(message)
-        until = time.monotonic() + min(timeout, 0.02 * 2**attempt)
+        until = time.monotonic() + min(timeout, 0.02 * 2 ** min(attempt, 16))
         for _ in range(1000):  # skips stray datagrams, boundedly
             left = until - time.monotonic()
             if left <= 0:
@@ -151,7 +160,7 @@ def _ask(sock: socket.socket, message: bytes, answer: int, session: int, timeout
                 if mark == up.MAGIC and kind == answer and rsession == session:
                     return bytes(buf[:n])
     raise ModelError(
-        f"udp: no answer from {_where(sock)} after {_TRIES} tries (reply_timeout {timeout:g} s)"
+        f"udp: no answer from {_where(sock)} after {tries} tries (reply_timeout {timeout:g} s)"
     )
 
 
@@ -163,21 +172,25 @@ def oneway(
     rate_pps: int,
     reply_timeout: float,
     deadline: float,
+    control_tries: int = _TRIES,
 ) -> UdpOutcome:
-    """Open a session, send ``messages`` DATA datagrams at ``rate_pps`` (0: flat out), report."""
+    """Open a session, send ``messages`` DATA datagrams at ``rate_pps`` (0: flat out), report.
+
+    :param control_tries: sends of each control datagram before giving up (more on a
+        lossy link: see :func:`control_tries`).
+    """
     out = UdpOutcome()
     session = random.getrandbits(32)
     try:
-        ack = _ask(
-            sock, up.control(up.START, session, messages), up.START_ACK, session, reply_timeout
-        )
+        start = up.control(up.START, session, messages)
+        ack = _ask(sock, start, up.START_ACK, session, reply_timeout, tries=control_tries)
         if ack[5]:  # the status byte
             raise ModelError(
                 f"udp: {_where(sock)} refused the session: {ack[up.HEADER_SIZE :].decode()}"
             )
         packet = up.datagram(up.DATA, session, 0, 0, size)
         _blast(sock, out, packet, messages=messages, rate=rate_pps, deadline=deadline)
-        _collect_report(sock, out, session, reply_timeout)
+        _collect_report(sock, out, session, reply_timeout, control_tries)
     except ConnectionRefusedError:
         raise ModelError(f"udp oneway: {_where(sock)} refused (no server on that port)") from None
     return out
@@ -218,13 +231,14 @@ def _blast(
 
 
 def _collect_report(
-    sock: socket.socket, out: UdpOutcome, session: int, reply_timeout: float
+    sock: socket.socket, out: UdpOutcome, session: int, reply_timeout: float, tries: int = _TRIES
 ) -> None:
     # Datagrams may still be in flight (on a real network): ask again until two reports
     # agree or everything sent has arrived.
     previous: tuple[Any, ...] | None = None
     for attempt in range(8):
-        answer = _ask(sock, up.control(up.REPORT_REQ, session), up.REPORT, session, reply_timeout)
+        question = up.control(up.REPORT_REQ, session)
+        answer = _ask(sock, question, up.REPORT, session, reply_timeout, tries=tries)
         if answer[5]:
             raise ModelError(f"udp: {_where(sock)} lost the session (evicted or restarted)")
         report = up.REPORT_BODY.unpack_from(answer, up.HEADER_SIZE)
@@ -235,3 +249,16 @@ def _collect_report(
     out.received, out.duplicates, out.reordered, out.bytes, jitter_ns = report[:5]
     out.first_arrival_ns, out.last_arrival_ns = report[5:]
     out.jitter_ns = float(jitter_ns)
+
+
+def control_tries(loss_pct: float | None) -> int:
+    """Sends of a control datagram so that, on a link losing ``loss_pct`` each way, every
+    one of them (or its answer) is lost with a chance below one in a million."""
+    import math
+
+    fail = 1 - (1 - (loss_pct or 0) / 100) ** 2  # the request or its answer is dropped
+    if fail <= 0:
+        return _TRIES
+    if fail >= 1:
+        return 1  # nothing gets through: say so at once
+    return max(_TRIES, min(1000, math.ceil(math.log(1e-6) / math.log(fail))))

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from plugins.net import udpproto as up
+from . import udpproto as up
 
 MAX_SESSIONS = 256
 MAX_SEEN_BYTES = 64 << 20  # one byte per expected datagram, over all open sessions
@@ -59,7 +59,7 @@ class Session:
 
 def udp_socket(host: str, port: int, rcvbuf: int = 0) -> socket.socket:
     """A UDP socket bound to ``host:port``, with SO_RCVBUF set when ``rcvbuf`` > 0."""
-    from plugins.net.address import resolve
+    from .address import resolve
 
     family, sockaddr = resolve(host, port, socket.SOCK_DGRAM)
     sock = socket.socket(family, socket.SOCK_DGRAM)

@@ -1,13 +1,15 @@
 """`runner compare BASE NEW`: what changed between two sessions, and was it significant.
 
 Each side is a JSON result file, a stored session id (or a unique prefix of one), or
-``latest`` / ``previous``.  Exit 1 when something got worse: a regression, or a trial that
-was ok and no longer is.  ``--format markdown`` suits a CI job summary.
+``latest`` / ``previous``.  Exit 1 when something got worse (a regression, or a trial that
+was ok and no longer is) or could not be decided (``inconclusive``, unless
+``--allow-inconclusive``).  ``--format markdown`` suits a CI job summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 from pathlib import Path
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
     from runner.plugins import PluginHost
 
 TEST_NAME = "two-sided Mann-Whitney U test"
-VERDICT_STYLE = {"regression": "bold red", "improvement": "green", "noise": "dim"}
+VERDICT_STYLE = {"regression": "bold red", "improvement": "green", "unchanged": "dim",
+                 "inconclusive": "yellow"}  # fmt: skip
 
 
 def _percent(text: str) -> float:
@@ -54,6 +57,11 @@ def add_compare_args(parser: argparse.ArgumentParser) -> None:
         "--alpha", type=_alpha, default=0.05, metavar="P",
         help=f"significance level of the {TEST_NAME} over the runs (default 0.05)",
     )  # fmt: skip
+    parser.add_argument(
+        "--allow-inconclusive", action="store_true",
+        help="do not fail when a comparison stays inconclusive (beyond the threshold but "
+        "not significant with the runs there are)",
+    )  # fmt: skip
 
 
 def compare_options(args: argparse.Namespace) -> CompareOptions:
@@ -66,10 +74,11 @@ def compare_options(args: argparse.Namespace) -> CompareOptions:
 def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "compare",
-        help="compare two sessions: regressions, improvements, noise",
-        description="Compare the medians of every trial and metric of BASE and NEW. A change "
-        f"is a regression or an improvement when it is beyond the threshold and the {TEST_NAME} "
-        "over the runs gives p < alpha; otherwise it is noise. Exit 1 on a regression.",
+        help="compare two sessions: regressions, improvements, unchanged, inconclusive",
+        description="Compare the medians of every trial and metric of BASE and NEW. Within "
+        "the threshold a metric is unchanged; beyond it, a regression or an improvement when "
+        f"the {TEST_NAME} over the runs gives p < alpha, inconclusive otherwise. Exit 1 on a "
+        "regression, or on an inconclusive comparison unless --allow-inconclusive.",
     )
     p.add_argument("base", metavar="BASE", help="JSON result file, session id, latest or previous")
     p.add_argument("new", metavar="NEW", help="JSON result file, session id, latest or previous")
@@ -101,28 +110,34 @@ def compare_command(args: argparse.Namespace, host: PluginHost) -> int:
         args.output.write_text(text)
     else:
         print(text, end="")
-    return ExitCode.FAILED if comparison.failed else ExitCode.OK
+    failed = comparison.fails_gate(args.allow_inconclusive)
+    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 # -- formats ---------------------------------------------------------------------------
 
 
 def _cells(c: MetricChange) -> list[str]:
-    from runner.compare import format_pct, num
+    from runner.compare import format_pct
+    from runner.report.terminal import median_with_interval
 
     unit = f" {c.unit}" if c.unit else ""
     better = "higher" if c.higher_is_better else "lower"
-    return [c.trial, f"{c.metric} ({better} is better)", num(c.base_median) + unit,
-            num(c.new_median) + unit, format_pct(c.change_pct), f"{c.threshold_pct:g}%",
-            f"{c.p_value:.3g}", f"{c.base_n}/{c.new_n}", c.verdict]  # fmt: skip
+    return [c.trial, f"{c.metric} ({better} is better)",
+            median_with_interval(c.base_median, *c.base_ci, unit=unit),
+            median_with_interval(c.new_median, *c.new_ci, unit=unit), format_pct(c.change_pct),
+            f"{c.threshold_pct:g}%", f"{c.p_value:.3g}", f"{c.base_n}/{c.new_n}",
+            c.verdict]  # fmt: skip
 
 
 HEADERS = ["trial", "metric", "base median", "new median", "change", "threshold", "p", "runs",
-           "verdict"]  # fmt: skip
+           "decision"]  # fmt: skip
+INTERVAL_NOTE = "medians with their 95% interval"
 
 
 def table(comparison: Comparison, show_all: bool = False, color: bool = True) -> str:
-    """Rich table text: regressions, improvements and status changes (all with --all)."""
+    """Rich table text: what changed or could not be decided, and status changes (all with
+    --all)."""
     import io
     import os
     import sys
@@ -131,10 +146,11 @@ def table(comparison: Comparison, show_all: bool = False, color: bool = True) ->
     from rich.markup import escape
     from rich.table import Table
 
-    rows = [c for c in comparison.changes if show_all or c.verdict != "noise"]
-    t = Table(title=f"{comparison.base.label} -> {comparison.new.label}", title_justify="left")
+    rows = [c for c in comparison.changes if show_all or c.verdict != "unchanged"]
+    t = Table(title=f"{comparison.base.label} -> {comparison.new.label}", title_justify="left",
+              caption=INTERVAL_NOTE, caption_justify="left")  # fmt: skip
     for name in HEADERS:
-        t.add_column(name, justify="left" if name in ("trial", "metric", "verdict") else "right")
+        t.add_column(name, justify="left" if name in ("trial", "metric", "decision") else "right")
     for c in rows:
         cells = [escape(x) for x in _cells(c)]
         style = VERDICT_STYLE[c.verdict]
@@ -158,7 +174,7 @@ def table(comparison: Comparison, show_all: bool = False, color: bool = True) ->
 
 
 def _notes(comparison: Comparison) -> list[str]:
-    notes = []
+    notes = [f"inconclusive: {c.trial} {c.metric}: {c.reason}" for c in comparison.inconclusive]
     if comparison.only_base:
         notes.append(f"only in base: {', '.join(comparison.only_base)}")
     if comparison.only_new:
@@ -166,7 +182,8 @@ def _notes(comparison: Comparison) -> list[str]:
     if comparison.too_few_runs:
         notes.append(
             f"too few runs to be significant at alpha {comparison.options.alpha:g}: "
-            f"{', '.join(comparison.too_few_runs)} (use repeat: 5 or more)"
+            f"{', '.join(comparison.too_few_runs)} (use more repeats, or let the gate of "
+            "`runner run --baseline` measure more)"
         )
     return notes
 
@@ -184,7 +201,8 @@ def _md_table(rows: list[list[str]]) -> list[str]:
 def markdown(comparison: Comparison) -> str:
     """GitHub-flavoured markdown: the verdict first, what changed, then every metric folded."""
     regressions = comparison.regressions
-    icon = ":x:" if comparison.failed else ":white_check_mark:"
+    icon = (":x:" if comparison.failed else ":warning:" if comparison.inconclusive
+            else ":white_check_mark:")  # fmt: skip
     lines = [
         f"## {icon} runner compare",
         "",
@@ -193,19 +211,38 @@ def markdown(comparison: Comparison) -> str:
         "",
         f"A change counts when the median moved beyond the threshold "
         f"({comparison.options.threshold_pct:g}% unless the spec sets one) and the {TEST_NAME} "
-        f"over the runs gives p < {comparison.options.alpha:g}.",
+        f"over the runs gives p < {comparison.options.alpha:g}; beyond the threshold without "
+        f"that, it is inconclusive. Medians with their 95% interval; runs: base/new.",
         "",
     ]
     broken = [[s.trial, "status", s.base, s.new, "", "", "", "", f"**{s.verdict}**"]
               for s in comparison.status_changes]  # fmt: skip
-    changed = [_cells(c) for c in regressions + comparison.improvements]
+    changed = [_cells(c) for c in regressions + comparison.inconclusive + comparison.improvements]
     for row in changed:
         row[-1] = f"**{row[-1]}**"
     if broken or changed:
         lines += ["### Changed", "", *_md_table(broken + changed), ""]
+    lines += _not_ok(comparison)
     for note in _notes(comparison):
         lines += [f"- {_md(note)}"]
     if comparison.changes:
         every = _md_table([_cells(c) for c in comparison.changes])
         lines += ["", "<details><summary>All metrics</summary>", "", *every, "", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _not_ok(comparison: Comparison) -> list[str]:
+    """Why each trial of the new side that is not ok failed: its error and, folded, the
+    end of what it printed."""
+    lines = []
+    for exp in comparison.new.data.get("experiments", []):
+        for t in exp.get("trials", []):
+            if t.get("status") == "ok":
+                continue
+            lines += ["", f"- **{_md(t['id'])}** {_md(t['status'])}: {_md(t.get('error') or '')}"]
+            tail = [ln for ln in (t.get("stderr_tail") or "").strip().splitlines() if ln.strip()]
+            if tail:
+                lines += ["", "  <details><summary>its last output</summary>", "", "  <pre>",
+                          *(f"  {html.escape(ln)}" for ln in tail[-10:]), "  </pre>", "",
+                          "  </details>"]  # fmt: skip
+    return ["### Trials not ok", *lines, ""] if lines else []

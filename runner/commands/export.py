@@ -1,4 +1,8 @@
-"""`runner export ID`: a stored session as CSV, JSON (the result file format) or markdown."""
+"""`runner export ID|FILE.json`: a session as JSON, CSV, markdown or JUnit XML.
+
+The session is a stored one (an id, a unique prefix, ``latest`` or ``previous``) or a
+result file of ``runner run -o``, read as ``runner compare`` and ``runner report`` read it.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +28,19 @@ RUN_COLUMNS = ("session", "experiment", "trial", "params", "status", "run", "met
 def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export",
-        help="export a stored session",
-        description="Write a stored session as JSON (the same format as `runner run -o`), "
-        "CSV (one row per trial and metric, or per run with --runs) or markdown tables.",
+        help="export a session as JSON, CSV, markdown or JUnit XML",
+        description="Write a stored session or a result file as JSON (the same format as "
+        "`runner run -o`), CSV (one row per trial and metric, or per run with --runs), "
+        "markdown tables or JUnit XML (a test case per trial, its medians and units as "
+        "properties).",
     )
-    p.add_argument("session", metavar="ID", help="session id or unique prefix, latest or previous")
-    p.add_argument("--format", choices=("csv", "json", "markdown"), default="json",
-                   help="json (default), csv or markdown")  # fmt: skip
+    p.add_argument(
+        "session",
+        metavar="ID|FILE.json",
+        help="session id or unique prefix, latest, previous, or a result file",
+    )
+    p.add_argument("--format", choices=("csv", "json", "markdown", "junit"), default="json",
+                   help="json (default), csv, markdown or junit")  # fmt: skip
     p.add_argument("--runs", action="store_true", help="csv: one row per measured run")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not to stdout")
     p.add_argument("--db", type=Path, metavar="PATH",
@@ -39,11 +49,11 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def export(args: argparse.Namespace, host: PluginHost) -> int:
+    from runner.baseline import load_side
     from runner.results import write_json
-    from runner.store import DEFAULT_PATH, Store
+    from runner.store import DEFAULT_PATH
 
-    with Store(args.db or DEFAULT_PATH, create=False) as store:
-        data = store.load(store.resolve(args.session).id)
+    data = load_side(args.session, args.db or DEFAULT_PATH).data
     if args.format == "json":
         if args.output:
             write_json(args.output, data)
@@ -51,6 +61,8 @@ def export(args: argparse.Namespace, host: PluginHost) -> int:
         text = json.dumps(data, indent=1) + "\n"
     elif args.format == "csv":
         text = to_csv(data, runs=args.runs)
+    elif args.format == "junit":
+        text = to_junit(data)
     else:
         text = to_markdown(data)
     if args.output:
@@ -130,3 +142,34 @@ def _stat(s: dict[str, Any] | None) -> str:
 
 def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def to_junit(data: dict[str, Any]) -> str:
+    """JUnit XML, as CI servers show test results: a test suite per experiment, a test
+    case per trial (a trial not ok is a failure, with its error and stderr tail), and per
+    metric its median and unit as properties: ``wall_s.median`` and ``wall_s.unit``."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name=f"runner session {data['run_id']}")
+    for exp in data["experiments"]:
+        trials = exp["trials"]
+        bad = [t for t in trials if t["status"] != "ok"]
+        time = sum(t.get("duration_s", 0.0) for t in trials)
+        suite = ET.SubElement(root, "testsuite", name=exp["name"], tests=str(len(trials)),
+                              failures=str(len(bad)), errors="0", skipped="0",
+                              time=f"{time:.3f}", timestamp=data["started"])  # fmt: skip
+        for t in trials:
+            case = ET.SubElement(suite, "testcase", classname=f"{exp['model']}.{exp['name']}",
+                                 name=t["id"], time=f"{t.get('duration_s', 0.0):.3f}")  # fmt: skip
+            props = ET.SubElement(case, "properties")
+            for name, s in t["summary"].items():
+                ET.SubElement(props, "property", name=f"{name}.median", value=repr(s["median"]))
+                unit = exp["metrics"].get(name, {}).get("unit")
+                if unit:
+                    ET.SubElement(props, "property", name=f"{name}.unit", value=unit)
+            if t["status"] != "ok":
+                failure = ET.SubElement(case, "failure", type=t["status"],
+                                        message=t.get("error") or t["status"])  # fmt: skip
+                failure.text = t.get("stderr_tail") or ""
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"

@@ -65,10 +65,15 @@ def _show(value: Any) -> str:
 
 def _type(annotation: Any) -> str:
     """``int``, ``apply | apply_async``, ``str | None``: types as a spec author reads them."""
+    import types
     import typing
 
     if typing.get_origin(annotation) is typing.Literal:
         return " | ".join(str(v) for v in typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # int | max
+        return " | ".join(_type(a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return "None"
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")

@@ -18,7 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner import __version__, hookimpl
+from runner import DISTRIBUTION, __version__, hookimpl
 from runner.errors import UsageError
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def names(name: str) -> dict[str, str]:
         "package": f"runner_{name}",
         "dist": f"runner-{name.replace('_', '-')}",
         "cls": "".join(part[:1].upper() + part[1:] for part in name.split("_")) or "My",
+        "runner_dist": DISTRIBUTION,
         "runner_version": __version__,
     }
 

@@ -56,9 +56,9 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         help="write an HTML report of results",
         description="Write one self-contained HTML page (inline SVG charts, no script, "
         "nothing fetched) with each experiment's spec, environment, trials and a chart of "
-        "every metric against every swept param. Given several results, the first is the "
-        "base: the others are drawn on the same axes and their regressions against it are "
-        "marked, as `runner compare` finds them.",
+        "every metric that varies. Given several results, they are taken in the order they "
+        "ran and the oldest is the base: the others are drawn on the same axes and their "
+        "regressions against it are marked, as `runner compare` finds them.",
     )
     add_source_args(p)
     p.add_argument(
@@ -79,7 +79,8 @@ def report(args: argparse.Namespace, host: PluginHost) -> int:
 
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"{args.output}: a report is an HTML file; name it FILE.html")
-    sessions = load(args)
+    # In the order they ran, whatever the order given: the oldest is the base.
+    sessions = sorted(load(args), key=lambda s: s.result.started)
     comparisons = []
     if len(sessions) > 1:
         from runner.report.comparison import compare_sessions

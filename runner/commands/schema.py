@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
@@ -18,12 +19,20 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "schema",
         help="print the JSON Schema of specs",
         description="Print the JSON Schema of spec files, every loaded model's params "
-        "included, for editors (e.g. yaml-language-server).",
+        "included, for editors (e.g. yaml-language-server).  Models of plugins loaded with "
+        "-p, and of the plugins a --spec file names, are included too.",
     )
+    p.add_argument(
+        "--spec", action="append", type=Path, default=[], metavar="SPEC",
+        help="also load the plugins SPEC names in its `plugins:`; repeatable",
+    )  # fmt: skip
     p.set_defaults(func=schema)
 
 
 def schema(args: argparse.Namespace, host: PluginHost) -> int:
+    from runner.commands.common import load_spec_plugins
+
+    load_spec_plugins(args.spec, host)
     print(json.dumps(json_schema(host), indent=1))
     return 0
 
@@ -43,7 +52,7 @@ def json_schema(host: PluginHost) -> dict[str, Any]:
     branches = []
     for m in models.values():
         ref = keys[(m.Params, "validation")]
-        props = m.Params.model_json_schema()["properties"]
+        props = defs["$defs"][ref["$ref"].rsplit("/", 1)[-1]]["properties"]
         branches.append(
             {
                 "if": {"properties": {"model": {"const": m.name}}, "required": ["model"]},
@@ -53,7 +62,7 @@ def json_schema(host: PluginHost) -> dict[str, Any]:
                         "matrix": {
                             "type": "object",
                             "additionalProperties": False,
-                            "properties": {k: {"type": "array", "minItems": 1} for k in props},
+                            "properties": {k: _values(v) for k, v in props.items()},
                         },
                     }
                 },
@@ -78,3 +87,12 @@ def json_schema(host: PluginHost) -> dict[str, Any]:
         ],
         "$defs": {**defs["$defs"], "Experiment": envelope},
     }
+
+
+def _values(param: dict[str, Any]) -> dict[str, Any]:
+    """A matrix entry: a non-empty list of values the param itself accepts."""
+    items = {k: v for k, v in param.items() if k not in ("default", "title", "description")}
+    out: dict[str, Any] = {"type": "array", "minItems": 1, "items": items}
+    if "description" in param:
+        out["description"] = param["description"]
+    return out

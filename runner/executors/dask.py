@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from runner import hookimpl
 from runner.errors import RunnerError, UsageError
 from runner.executors import dasktask
-from runner.results import CRASHED, ERROR, RunRecord, TrialResult
+from runner.results import CRASHED, ERROR, RunRecord, Status, TrialResult
 
 if TYPE_CHECKING:
     import argparse
 
-    from runner.session import Session
+    from runner.session import RunOptions, Session
     from runner.spec import Trial
 
 SCHEDULER_ENV = "RUNNER_DASK_SCHEDULER"
@@ -166,7 +166,7 @@ class _Flight:
     reported: int = 0
     ended: bool = False
 
-    def failed(self, status: str, error: str) -> TrialResult:
+    def failed(self, status: Status, error: str) -> TrialResult:
         t = self.trial
         return TrialResult(t.id, t.experiment, t.model, t.params, t.swept, status, error)
 
@@ -183,7 +183,7 @@ class _Flight:
 # -- connecting and checking, before the first trial ----------------------------------
 
 
-def scheduler_address(options: dict[str, Any]) -> str:
+def scheduler_address(options: RunOptions) -> str:
     address = options.get("scheduler") or os.environ.get(SCHEDULER_ENV)
     if not address:
         raise UsageError(
@@ -279,8 +279,6 @@ def check_workers(client: Any, ship: dasktask.Shipment, mine: dict[str, str]) ->
 
 # -- the plugin ------------------------------------------------------------------------
 
-_READY: dict[str, DaskExecutor] = {}  # run_id -> executor connected at session start
-
 
 @hookimpl(trylast=True)
 def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -292,17 +290,12 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 @hookimpl(tryfirst=True)
 def runner_session_start(session: Session) -> None:
-    # Connect and check before anything else starts (the store, the terminal), so an
-    # unreachable scheduler or a mismatched host stops the session before it exists.
-    if session.options.get("executor") != "dask":
-        if session.options.get("scheduler"):
-            raise UsageError("--scheduler is for --executor dask")
-        return
-    _READY[session.run_id] = connect(session)
+    if session.options.get("scheduler") and session.options.get("executor") != "dask":
+        raise UsageError("--scheduler is for --executor dask")
 
 
 @hookimpl
 def runner_make_executor(name: str, session: Session) -> DaskExecutor | None:
-    if name != "dask":
-        return None
-    return _READY.pop(session.run_id, None) or connect(session)
+    # Called before the session starts: connecting and checking here refuses an
+    # unreachable scheduler or a mismatched host before anything is recorded.
+    return connect(session) if name == "dask" else None

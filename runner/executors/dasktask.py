@@ -68,7 +68,6 @@ class _SessionSide:
         from runner import environment
         from runner.executors.local import LocalExecutor
         from runner.plugins import PluginConfig, build
-        from runner.session import Session
 
         self.folder = Path(tempfile.mkdtemp(prefix=f"runner-dask-{ship.run_id}-"))
         paths: dict[str, str] = {}
@@ -91,9 +90,7 @@ class _SessionSide:
             return
         self.versions = plugin_versions(host)
         self.environment = environment.capture()
-        session = Session(experiments=[], options={}, host=host,
-                          environment=self.environment, argv=[])  # fmt: skip
-        self.executor = LocalExecutor(session)
+        self.executor = LocalExecutor(host=host)
         self.lock = threading.Lock()  # one trial at a time in this process
         self.running: str | None = None  # the trial id run_trial is in
         self.doomed: str | None = None  # a trial id to stop, or "*": every trial

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from runner.errors import RunnerError
 from runner.report.markup import esc, table
-from runner.report.terminal import format_number
+from runner.report.terminal import median_with_interval
 
 if TYPE_CHECKING:
     from runner.compare import CompareOptions, Comparison
@@ -82,13 +82,14 @@ def comparison_html(comparisons: Sequence[SessionComparison]) -> str:
         cls = "bad" if r.failed else "good"
         parts.append(
             f'<p class="verdict {cls}">{esc(r.counts())} (threshold '
-            f"{r.options.threshold_pct:g}%, Mann-Whitney U, alpha {r.options.alpha:g})</p>"
+            f"{r.options.threshold_pct:g}%, Mann-Whitney U, alpha {r.options.alpha:g}; "
+            "medians with their 95% interval)</p>"
         )
         rows = [
-            [esc(s.trial), "status", esc(s.base), esc(s.new), "", "", _verdict(s.verdict)]
+            [esc(s.trial), "status", esc(s.base), esc(s.new), "", "", "", _verdict(s.verdict)]
             for s in r.status_changes
         ]
-        order = {"regression": 0, "improvement": 1}
+        order = {"regression": 0, "inconclusive": 1, "improvement": 2}
         for m in sorted(
             (m for m in r.changes if m.verdict in order), key=lambda m: order[m.verdict]
         ):
@@ -97,26 +98,21 @@ def comparison_html(comparisons: Sequence[SessionComparison]) -> str:
                 [
                     esc(m.trial),
                     esc(m.metric),
-                    format_number(m.base_median) + esc(unit),
-                    format_number(m.new_median) + esc(unit),
+                    esc(median_with_interval(m.base_median, *m.base_ci, unit=unit)),
+                    esc(median_with_interval(m.new_median, *m.new_ci, unit=unit)),
                     format_pct(m.change_pct),
                     f"{m.p_value:.2g}",
-                    _verdict(m.verdict),
+                    f"{m.base_n}/{m.new_n}",
+                    _verdict(m.verdict, m.reason),
                 ]
             )
         if rows:
-            parts.append(
-                table(
-                    ["trial", "metric", esc(c.base), esc(c.new), "change", "p", "verdict"],
-                    rows,
-                    cls="changes",
-                )
-            )
-        if r.too_few_runs:
-            parts.append(
-                f'<p class="note">{len(r.too_few_runs)} trials have too few runs on a side '
-                "for any change to be significant; use repeat: 5 or more.</p>"
-            )
+            heads = ["trial", "metric", esc(c.base), esc(c.new), "change", "p", "runs",
+                     "decision"]  # fmt: skip
+            parts.append(table(heads, rows, cls="changes"))
+        for m in r.inconclusive:
+            parts.append(f'<p class="note">Inconclusive: {esc(m.trial)} {esc(m.metric)}: '
+                         f"{esc(m.reason)}.</p>")  # fmt: skip
         if r.only_base or r.only_new:
             parts.append(
                 f'<p class="note">Only in {esc(c.base)}: {esc(", ".join(r.only_base) or "-")}. '
@@ -125,6 +121,7 @@ def comparison_html(comparisons: Sequence[SessionComparison]) -> str:
     return "\n".join(parts)
 
 
-def _verdict(verdict: str) -> str:
-    cls = {"regression": "bad", "improvement": "good"}.get(verdict, "")
-    return f'<span class="badge {cls}">{esc(verdict)}</span>'
+def _verdict(verdict: str, reason: str = "") -> str:
+    cls = {"regression": "bad", "improvement": "good", "inconclusive": "warn"}.get(verdict, "")
+    title = f' title="{esc(reason)}"' if reason else ""
+    return f'<span class="badge {cls}"{title}>{esc(verdict)}</span>'

@@ -1,9 +1,11 @@
 """The HTML report: one self-contained page, charts inline as SVG, no script, no fetch.
 
-Per experiment: the spec (rebuilt from the results), the trials table with failures in
-full, then for each metric a chart against each swept param and, for latency-like
-metrics, a percentile chart.  The sessions' environments come first, side by side, with
-the rows that differ highlighted.
+The first screen answers "did it work, and how fast": each session's trial counts and the
+comparison's verdict, then per experiment its key metrics (``key=True``) with the verdict
+of each trial, their charts and the distribution of their runs.  Metrics with one value in
+every run are a line each, not a chart.  The rest (other metrics and params, percentile
+charts of other metrics, every metric per trial, the spec) is folded below; the sessions'
+environments come last, side by side, with the rows that differ highlighted.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from runner import __version__
+from runner.report.chartset import constant_value, experiment_charts, key_metrics
 from runner.report.comparison import comparison_html, mark_regressions
 from runner.report.markup import Td, esc, table
 from runner.report.series import (
     Chart,
     ExperimentView,
     direction,
-    experiment_charts,
     experiment_views,
     key,
     ordered_values,
 )
-from runner.report.terminal import format_number
+from runner.report.style import CSS
+from runner.report.svg import SvgInliner
+from runner.report.terminal import UNSTABLE_HINT, format_number
 from runner.results import OK
 
 if TYPE_CHECKING:
@@ -33,47 +37,6 @@ if TYPE_CHECKING:
     from runner.report.sessions import LoadedSession
     from runner.results import Summary, TrialResult
 
-CSS = """
-:root { --fg: #1d2433; --muted: #5f6b7a; --line: #d8dde5; --bg2: #f5f7fa;
-        --bad: #c62828; --good: #2e7d32; --warn: #8a5a00; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       color: var(--fg); margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 1400px; }
-h1 { font-size: 1.6rem; margin: 0 0 .2rem; }
-h2 { font-size: 1.3rem; margin: 2.5rem 0 .3rem; padding-top: .8rem;
-     border-top: 2px solid var(--line); }
-h3 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; }
-.muted, .note { color: var(--muted); }
-code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-            font-size: 12.5px; }
-pre { background: var(--bg2); padding: .7rem 1rem; border-radius: 6px; overflow-x: auto; }
-nav ul { columns: 3 16rem; padding-left: 1.2rem; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; margin: .4rem 0 1rem; }
-th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left;
-         vertical-align: top; }
-th { background: var(--bg2); font-weight: 600; white-space: nowrap; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td .spread { display: block; color: var(--muted); font-size: 11.5px; }
-tr.differs td { background: #fff6e0; }
-tr.notok td { background: #fdecec; }
-tr.detail td { background: #fff8f8; font-size: 12.5px; }
-td.regression { outline: 2px solid var(--bad); outline-offset: -2px; }
-.badge { display: inline-block; padding: 0 .45rem; border-radius: 9px; font-size: 12px;
-         font-weight: 600; background: var(--bg2); }
-.badge.ok, .badge.good { background: #e3f4e4; color: var(--good); }
-.badge.bad { background: #fde2e2; color: var(--bad); }
-.badge.warn { background: #fff1d6; color: var(--warn); }
-.verdict.bad { color: var(--bad); font-weight: 600; }
-.verdict.good { color: var(--good); font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr));
-          gap: 1rem; }
-figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .4rem; }
-figure.chart svg { width: 100%; height: auto; display: block; }
-figcaption { font-size: 12px; color: var(--muted); padding: .2rem .3rem 0; }
-details summary { cursor: pointer; color: var(--muted); }
-@media print { h2 { break-before: page; } figure.chart { break-inside: avoid; } }
-"""
 
 STATUS_CLASS = {"ok": "ok", "failed": "bad", "timeout": "warn", "crashed": "bad", "error": "bad"}
 ENV_ROWS = (
@@ -99,21 +62,23 @@ def build_report(
     views = experiment_views(sessions)
     title = title or "runner report: " + ", ".join(s.label for s in sessions)
     body = [f"<header><h1>{esc(title)}</h1><p class='muted'>{_generated(sessions)}</p></header>"]
+    body.append(_verdict_html(sessions, comparisons))
     if len(views) > 1:
         items = "".join(f'<li><a href="#{_anchor(v)}">{esc(v.name)}</a></li>' for v in views)
         body.append(f"<nav><ul>{items}</ul></nav>")
-    body.append(_sessions_html(sessions))
-    if comparisons:
-        body.append('<section id="comparison"><h2>Comparison</h2>')
-        body.append(comparison_html(comparisons) + "</section>")
     count = 0
+    inliner = SvgInliner()
     for view in views:
         charts = experiment_charts(view, band)
         mark_regressions(charts, comparisons)
-        body.append(_experiment_html(view, charts, comparisons, count))
+        body.append(_experiment_html(view, charts, comparisons, inliner))
         count += len(charts)
     if not views:
         body.append("<p class='note'>These results hold no experiments.</p>")
+    if comparisons:
+        body.append('<section id="comparison"><h2>Comparison</h2>')
+        body.append(comparison_html(comparisons) + "</section>")
+    body.append(_sessions_html(sessions))
     page = (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -122,6 +87,29 @@ def build_report(
         + "\n</body>\n</html>\n"
     )
     return page, count
+
+
+def _verdict_html(
+    sessions: Sequence[LoadedSession], comparisons: Sequence[SessionComparison]
+) -> str:
+    """The answer first: each session's trials by status, each comparison's counts."""
+    counts = []
+    for s in sessions:
+        trials = list(s.result.trials())
+        bad = sum(t.status != OK for t in trials)
+        cls = "bad" if bad or s.result.interrupted else "good"
+        words = f"{len(trials)} trials, {len(trials) - bad} ok, {bad} not ok"
+        if s.result.interrupted:
+            words += ", interrupted"
+        label = f"{esc(s.label)}: " if len(sessions) > 1 else ""
+        counts.append(f'<span class="verdict {cls}">{label}{esc(words)}</span>')
+    lines = [f"<p>{' · '.join(counts)}</p>"]
+    for c in comparisons:
+        if c.result is not None:
+            cls = "bad" if c.result.failed else "good"
+            text = f"{c.new} against {c.base}: {c.result.counts()}"
+            lines.append(f'<p class="verdict {cls}"><a href="#comparison">{esc(text)}</a></p>')
+    return f'<section id="verdict">{"".join(lines)}</section>'
 
 
 def _generated(sessions: Sequence[LoadedSession]) -> str:
@@ -180,7 +168,10 @@ def _sessions_html(sessions: Sequence[LoadedSession]) -> str:
 
 
 def _experiment_html(
-    view: ExperimentView, charts: list[Chart], comparisons: Sequence[SessionComparison], first: int
+    view: ExperimentView,
+    charts: list[Chart],
+    comparisons: Sequence[SessionComparison],
+    inliner: SvgInliner,
 ) -> str:
     trials = view.trials()
     statuses: dict[str, int] = {}
@@ -190,6 +181,9 @@ def _experiment_html(
         f'<span class="badge {STATUS_CLASS.get(s, "bad")}">{n} {esc(s)}</span>'
         for s, n in statuses.items()
     )
+    keys = key_metrics(view)
+    first = [c for c in charts if c.key]
+    rest = [c for c in charts if not c.key]
     out = [
         f'<section class="experiment" id="{_anchor(view)}">',
         f"<h2>{esc(view.name)} <span class='muted'>({esc(view.model)})</span></h2>",
@@ -197,12 +191,40 @@ def _experiment_html(
     if view.description:
         out.append(f"<p>{esc(view.description)}</p>")
     out.append(f"<p>{len(trials)} trials: {counts}</p>")
-    out.append(_spec_html(view))
+    out.append(_charts_html(view, first, inliner))
     out.append("<h3>Trials</h3>")
-    out.append(_trials_table(view, comparisons))
-    out.append(_charts_html(view, charts, first))
-    out.append("</section>")
+    out.append(_trials_table(view, comparisons, keys, verdicts=True))
+    out.append(_constant_html(view))
+    more = [
+        f"{len(rest)} more charts" if rest else "",
+        "every metric of each trial",
+        "the spec",
+    ]
+    out.append(f"<details class='more'><summary>More: {', '.join(m for m in more if m)}</summary>")
+    if rest:
+        out.append(_charts_html(view, rest, inliner))
+    out.append("<h3>Every metric</h3>")
+    out.append(_trials_table(view, comparisons, view.reported(), verdicts=False))
+    out.append(_spec_html(view))
+    out.append("</details></section>")
     return "\n".join(out)
+
+
+def _constant_html(view: ExperimentView) -> str:
+    """Metrics with one value in every run: one line each instead of a flat chart."""
+    items = []
+    for metric in view.reported():
+        value = constant_value(view, metric)
+        if value is not None:
+            unit = view.metrics.get(metric, {}).get("unit", "")
+            shown = format_number(value) + (f" {unit}" if unit else "")
+            items.append(f"<li><code>{esc(metric)}</code>: {esc(shown)} in every run</li>")
+    missing = [m for m in view.metrics if m not in view.reported()]
+    if missing:
+        items.append(f"<li>not reported by any trial: {esc(', '.join(missing))}</li>")
+    if not items:
+        return ""
+    return "<h3>The same in every run</h3><ul class='constant'>" + "".join(items) + "</ul>"
 
 
 def _spec_html(view: ExperimentView) -> str:
@@ -242,12 +264,21 @@ def _spec_html(view: ExperimentView) -> str:
     )
 
 
-def _trials_table(view: ExperimentView, comparisons: Sequence[SessionComparison]) -> str:
+def _trials_table(
+    view: ExperimentView,
+    comparisons: Sequence[SessionComparison],
+    metrics: Sequence[str],
+    verdicts: bool,
+) -> str:
+    """A row per trial: swept params, status, runs, time and ``metrics``; with
+    ``verdicts``, each later session's trial also gets its verdict against the base."""
     swept = view.swept()
-    metrics = view.reported()
     multi = len(view.sessions) > 1
     regressed = {c.new: c.regressed() for c in comparisons}
+    judged = {c.new: c for c in comparisons if c.result is not None} if verdicts else {}
     heads = (["session"] if multi else []) + (swept or ["trial"]) + ["status", "runs", "time"]
+    if judged:
+        heads.append("verdict")
     for m in metrics:
         unit = view.metrics.get(m, {}).get("unit", "")
         heads.append(esc(f"{m} [{unit}]" if unit else m))
@@ -261,6 +292,8 @@ def _trials_table(view: ExperimentView, comparisons: Sequence[SessionComparison]
                 f'<span class="badge {STATUS_CLASS.get(t.status, "bad")}">{esc(t.status)}</span>'
             )
             cells += [f"{len(t.runs)}/{exp.repeat}", Td(f"{t.duration_s:.2f} s", "num")]
+            if judged:
+                cells.append(_trial_verdict(judged.get(session.label), t.id))
             cells += [_metric_cell(t.summary.get(m), (t.id, m) in bad) for m in metrics]
             rows.append(("" if t.status == OK else "notok", cells))
             if t.status != OK:
@@ -268,15 +301,37 @@ def _trials_table(view: ExperimentView, comparisons: Sequence[SessionComparison]
     return table(heads, rows, cls="trials")
 
 
+def _trial_verdict(comparison: SessionComparison | None, trial: str) -> str:
+    """A trial's verdict against the base: its worst change (``base`` for the base)."""
+    if comparison is None or comparison.result is None:
+        return '<span class="muted">base</span>'
+    r = comparison.result
+    verdicts = {c.verdict for c in r.changes if c.trial == trial}
+    verdicts |= {s.verdict for s in r.status_changes if s.trial == trial}
+    for verdict, cls in (("regression", "bad"), ("improvement", "good"), ("noise", "")):
+        if verdict in verdicts:
+            word = "unchanged" if verdict == "noise" else verdict
+            return f'<span class="badge {cls}">{word}</span>'
+    return '<span class="muted">-</span>'
+
+
 def _metric_cell(summary: Summary | None, regression: bool) -> Td:
-    """The median, then the min-max over runs in small print."""
+    """The median, then its 95% interval (or the min-max of older results) in small print;
+    an ``unstable`` badge with its hint."""
     if summary is None:
         return Td("-", "num")
     spread = ""
-    if summary.n > 1:
-        low, high = format_number(summary.min), format_number(summary.max)
-        spread = f'<span class="spread">{low} &ndash; {high}</span>'
+    low, high = summary.ci_low, summary.ci_high
+    what = "95% interval of the median"
+    if low is None or high is None:
+        low, high, what = summary.min, summary.max, "min - max"
+    if summary.n > 1 and low != high:
+        spread = (f'<span class="spread" title="{what}">{format_number(low)} &ndash; '
+                  f"{format_number(high)}</span>")  # fmt: skip
     mark = ' <span class="badge bad">regression</span>' if regression else ""
+    if summary.unstable:
+        mark += f' <span class="badge warn" title="{esc(UNSTABLE_HINT)}">unstable</span>'
+
     return Td(
         format_number(summary.median) + mark + spread, "num regression" if regression else "num"
     )
@@ -298,25 +353,19 @@ BAND_TEXT = {
 }
 
 
-def _charts_html(view: ExperimentView, charts: list[Chart], first: int) -> str:
-    """Charts grouped by metric; percentile charts last."""
+def _charts_html(view: ExperimentView, charts: list[Chart], inliner: SvgInliner) -> str:
+    """Charts grouped by metric, in the order given."""
     if not charts:
-        return "<p class='note'>No metric was measured: nothing to chart.</p>"
+        return ""
     out = []
     by_metric: dict[str, list[Chart]] = {}
     for chart in charts:
         heading = "percentiles" if chart.kind == "percentiles" else chart.metric
         by_metric.setdefault(heading, []).append(chart)
-    n = first
     for heading, group in by_metric.items():
         out.append(f"<h3>{_metric_heading(view, heading)}</h3><div class='charts'>")
-        for chart in group:
-            n += 1
-            out.append(_figure(chart, f"c{n}"))
+        out += [_figure(chart, inliner) for chart in group]
         out.append("</div>")
-    missing = [m for m in view.metrics if m not in view.reported()]
-    if missing:
-        out.append(f"<p class='note'>Not reported by any trial: {esc(', '.join(missing))}.</p>")
     return "\n".join(out)
 
 
@@ -331,34 +380,23 @@ def _metric_heading(view: ExperimentView, metric: str) -> str:
     return f"{esc(metric + unit)}" + (f" <span class='muted'>{esc(extra)}</span>" if extra else "")
 
 
-def _figure(chart: Chart, prefix: str) -> str:
-    from runner.report.plot import render
+def _figure(chart: Chart, inliner: SvgInliner) -> str:
+    from runner.report.plot import distribution_size, render
 
-    svg = inline_svg(render(chart, "svg").decode("utf-8"), prefix, chart.title)
+    size = distribution_size(chart) if chart.kind == "distribution" else (6.4, 4.0)
+    svg = inliner.inline(render(chart, "svg", size=size).decode("utf-8"), chart.title)
     if chart.kind == "percentiles":
         what = "median over runs at each percentile"
     elif chart.kind == "runs":
         what = "each measured run"
+    elif chart.kind == "distribution":
+        what = "each dot a measured run, each bar a trial's median"
     else:
         what = "median over runs"
-    caption = f"{what}; {BAND_TEXT[chart.band]} over runs."
+    caption = f"{what}; {BAND_TEXT[chart.band]} over runs." if chart.band != "none" else f"{what}."
     bad = chart.not_ok
     if bad:
         listed = ", ".join(f"{p.trial_id} ({p.status})" for p in bad)
         caption += f" Not ok: {esc(listed)}."
     attrs = f'data-kind="{chart.kind}" data-metric="{esc(chart.metric)}" data-x="{esc(chart.x)}"'
     return f'<figure class="chart" {attrs}>{svg}<figcaption>{caption}</figcaption></figure>'
-
-
-_XML_PROLOGUE = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>", re.S)
-_ID = re.compile(r'\bid="([^"]+)"')
-_REF = re.compile(r'(href="#|url\(#)([^")]+)')
-
-
-def inline_svg(svg: str, prefix: str, title: str) -> str:
-    """An SVG file's text made fit to sit inside HTML: no prologue or metadata, and ids
-    prefixed so several charts on one page never share one."""
-    svg = _XML_PROLOGUE.sub("", svg).strip()
-    svg = _ID.sub(lambda m: f'id="{prefix}-{m[1]}"', svg)
-    svg = _REF.sub(lambda m: f"{m[1]}{prefix}-{m[2]}", svg)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{esc(title)}" ', 1)

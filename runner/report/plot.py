@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("svg", "png", "pdf")
 BAD = "#c62828"  # not-ok trials and regressions
-# Per session, newest first: line, marker and bar hatch; the newest is drawn plain.
-SESSION_STYLES = (("-", "o", ""), ("--", "s", "///"), (":", "^", "..."), ("-.", "D", "xxx"))
+# Per session, newest first: line, marker and bar hatch; the newest is drawn plain.  Line
+# hatches only: a dotted one is drawn as thousands of curves, 150 KiB in every chart.
+SESSION_STYLES = (("-", "o", ""), ("--", "s", "///"), (":", "^", "\\\\\\"), ("-.", "D", "xxx"))
 _RC = {
     "svg.fonttype": "none",  # text stays text: a small file, and no font embedded
     "svg.hashsalt": "runner",  # same chart, same file
@@ -44,7 +45,7 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(
-            "charts need matplotlib: pip install 'runner[report]' (or matplotlib>=3.8)"
+            "charts need matplotlib: pip install 'concurrency-runner[report]' (or matplotlib>=3.8)"
         ) from None
 
 
@@ -70,6 +71,8 @@ def render(
         ax = fig.add_subplot()
         if chart.kind == "percentiles":
             _draw_percentiles(ax, chart)
+        elif chart.kind == "distribution":
+            _draw_distribution(ax, chart)
         else:
             _draw_sweep(ax, chart)
         ax.set_title(chart.title if title is None else title)
@@ -261,6 +264,44 @@ def _zero_based(ax: Axes, chart: Chart) -> None:
         ax.set_ylim(bottom=0)
 
 
+def distribution_size(chart: Chart) -> tuple[float, float]:
+    """Inches for a distribution chart: a strip of a fixed height per trial."""
+    return 6.4, min(9.0, 1.3 + 0.32 * len(chart.x_values) * max(1, len(chart.series)))
+
+
+def _draw_distribution(ax: Axes, chart: Chart) -> None:
+    """A strip per trial: each run a dot, the median a bar across it; sessions apart."""
+    styles = _styles(chart)
+    n = len(chart.series)
+    rows = {label: float(i) for i, label in enumerate(chart.x_values)}
+    for i, series in enumerate(chart.series):
+        color, _, marker, _ = styles[i]
+        dodge = (i - (n - 1) / 2) * (0.8 / n)
+        label = series.label if n > 1 else None
+        for p in series.points:
+            y = rows[p.x] + dodge
+            # Runs spread evenly across the strip's height, so equal values stay visible.
+            jitter = [
+                0.25 * (j / max(1, len(p.values) - 1) - 0.5) / n for j in range(len(p.values))
+            ]
+            ax.plot(p.values, [y + d for d in jitter], marker, ls="none", ms=4, color=color,
+                    alpha=0.75, label=label)  # fmt: skip
+            label = None
+            if p.values:
+                ax.plot([p.median] * 2, [y - 0.3 / n, y + 0.3 / n], "-", color=color, lw=2)
+            if not p.ok:
+                ax.plot(p.median if p.values else 0, y, "X", ms=9, color=BAD, zorder=6)
+    ax.set_yticks(list(rows.values()), list(rows))
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.grid(False, axis="y")
+    ax.set_xlabel(_ylabel(chart))
+    values = [v for s in chart.series for p in s.points for v in p.values]
+    if _spans_decades(values):
+        ax.set_xscale("log")
+    elif values and min(values) >= 0:
+        ax.set_xlim(left=0)
+
+
 def _pct_pos(pct: float, top: float) -> float:
     # HdrHistogram's scale: p50, p90, p99, p99.9 evenly spaced; max one step past the top.
     return top + 1 if pct >= 100 else -math.log10(1 - pct / 100)
@@ -306,7 +347,7 @@ def _legend(fig: Any, ax: Axes, chart: Chart) -> None:
     from matplotlib.lines import Line2D
 
     handles, labels = ax.get_legend_handles_labels()
-    if chart.kind != "percentiles":
+    if chart.kind in {"sweep", "runs"}:
         if chart.not_ok:
             handles.append(Line2D([], [], marker="X", ls="none", color=BAD, ms=7))
             labels.append("trial not ok")

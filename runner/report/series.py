@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,9 +22,6 @@ if TYPE_CHECKING:
     from runner.results import ExperimentResult, TrialResult
 
 BANDS = ("minmax", "iqr", "none")  # the spread drawn around a median: see Point.band
-
-# latency_p50_us, latency_p999_us (99.9), latency_max_us: one percentile plot per prefix.
-_PERCENTILE = re.compile(r"^(?P<base>.+)_(?:p(?P<pct>\d+)|(?P<max>max))_(?P<unit>[A-Za-z]+)$")
 
 
 def key(value: Any) -> str:
@@ -77,7 +73,7 @@ class ExperimentView:
                 order.setdefault(name, set())
         for ref in self.trials():
             for name, seen in order.items():
-                seen.add(key(_param(ref, name)))
+                seen.add(key(param_value(ref, name)))
         return [name for name, seen in order.items() if len(seen) > 1]
 
     def fixed(self) -> dict[str, Any]:
@@ -143,6 +139,7 @@ class Point:
 
     @property
     def median(self) -> float:
+
         return statistics.median(self.values) if self.values else math.nan
 
     def band(self, kind: str) -> tuple[float, float]:
@@ -150,6 +147,8 @@ class Point:
         if not self.values or kind == "none":
             return self.median, self.median
         if kind == "iqr" and len(self.values) >= 2:
+            import statistics
+
             q1, _, q3 = statistics.quantiles(self.values, n=4, method="inclusive")
             return q1, q3
         return min(self.values), max(self.values)
@@ -179,6 +178,7 @@ class Chart:
     series: list[Series]
     legend_title: str = ""
     band: str = "minmax"
+    key: bool = False  # a key metric's chart: shown first, the others folded
 
     @classmethod
     def of(
@@ -205,6 +205,8 @@ class Chart:
             return f"{self.experiment}: {self.metric} percentiles"
         if self.kind == "runs":
             return f"{self.experiment}: {self.metric} per run"
+        if self.kind == "distribution":
+            return f"{self.experiment}: {self.metric}, every run of each trial"
         return f"{self.experiment}: {self.metric} by {self.x}"
 
     @property
@@ -212,7 +214,8 @@ class Chart:
         return [p for s in self.series for p in s.points if not p.ok]
 
 
-def _values(trial: TrialResult, metric: str) -> list[float]:
+def run_values(trial: TrialResult, metric: str) -> list[float]:
+    """The metric in each measured run of ``trial`` that reported it."""
     return [float(r.metrics[metric]) for r in trial.runs if metric in r.metrics]
 
 
@@ -225,7 +228,7 @@ def ordered_values(values: Iterable[Any]) -> list[Any]:
     return sorted(out) if out and all(is_number(v) for v in out) else out
 
 
-def _param(ref: TrialRef, name: str) -> Any:
+def param_value(ref: TrialRef, name: str) -> Any:
     return ref.trial.params.get(name, ref.trial.swept.get(name))
 
 
@@ -243,7 +246,7 @@ def sweep_chart(
     refs = [
         r
         for r in view.trials()
-        if all(key(_param(r, k)) == key(v) for k, v in (where or {}).items())
+        if all(key(param_value(r, k)) == key(v) for k, v in (where or {}).items())
     ]
     by = [p for p in view.swept() if p != x] if by is None else list(by)
     multi = len(view.sessions) > 1
@@ -251,11 +254,13 @@ def sweep_chart(
     for ref in refs:
         if metric not in ref.trial.summary and ref.trial.status == OK:
             continue  # an ok trial whose params make the metric not apply
-        others = tuple(key(_param(ref, p)) for p in by)
+        others = tuple(key(param_value(ref, p)) for p in by)
         group = ", ".join(others)
         label = (f"{group} · {ref.session}" if by else ref.session) if multi else group
         series = groups.setdefault((*others, ref.session), Series(label, ref.session, [], group))
-        point = Point(_param(ref, x), _values(ref.trial, metric), ref.trial.status, ref.trial.id)
+        point = Point(
+            param_value(ref, x), run_values(ref.trial, metric), ref.trial.status, ref.trial.id
+        )
         series.points.append(point)
     x_values = ordered_values(p.x for s in groups.values() for p in s.points)
     order = {key(v): i for i, v in enumerate(x_values)}
@@ -278,7 +283,7 @@ def runs_chart(view: ExperimentView, metric: str, band: str = "minmax") -> Chart
     """For an experiment with a single trial: the metric in each run, one series per session."""
     series = []
     for ref in view.trials():
-        values = _values(ref.trial, metric)
+        values = run_values(ref.trial, metric)
         if not values and ref.trial.status == OK:
             continue
         points = [Point(i + 1, [v], ref.trial.status, ref.trial.id) for i, v in enumerate(values)]
@@ -289,79 +294,3 @@ def runs_chart(view: ExperimentView, metric: str, band: str = "minmax") -> Chart
     return Chart.of(
         "runs", view, metric, metric, x="run", x_values=x_values, series=series, band=band
     )
-
-
-@dataclasses.dataclass
-class PercentileSet:
-    """Metrics that are percentiles of one distribution: ``{pct: metric name}``."""
-
-    name: str
-    points: dict[float, str]
-
-
-def percentile_sets(metrics: Iterable[str]) -> list[PercentileSet]:
-    """Groups of metrics named ``<base>_p<N>_<unit>`` (and ``<base>_max_<unit>``).
-
-    ``p999`` reads as 99.9; ``max`` as 100.  A group needs two percentiles to draw.
-    """
-    found: dict[tuple[str, str], dict[float, str]] = {}
-    for name in metrics:
-        m = _PERCENTILE.match(name)
-        if not m:
-            continue
-        if m["max"]:
-            pct = 100.0
-        else:
-            digits = m["pct"]
-            pct = float(digits[:2] + "." + digits[2:]) if len(digits) > 2 else float(digits)
-            if not 0 < pct < 100:
-                continue
-        found.setdefault((m["base"], m["unit"]), {})[pct] = name
-    return [
-        PercentileSet(f"{base}_{unit}", dict(sorted(points.items())))
-        for (base, unit), points in found.items()
-        if len(points) >= 2 and any(p < 100 for p in points)
-    ]
-
-
-def percentile_chart(view: ExperimentView, pset: PercentileSet, band: str = "minmax") -> Chart:
-    """One line per trial (and session): the value at each percentile, over runs."""
-    swept = view.swept()
-    multi = len(view.sessions) > 1
-    series = []
-    for ref in view.trials():
-        points = [
-            Point(pct, _values(ref.trial, name), ref.trial.status, ref.trial.id)
-            for pct, name in pset.points.items()
-        ]
-        if not any(p.values for p in points):
-            continue
-        group = ", ".join(key(_param(ref, p)) for p in swept) or ref.trial.id
-        label = f"{group} · {ref.session}" if multi else group
-        series.append(Series(label, ref.session, [p for p in points if p.values], group))
-    first = next(iter(pset.points.values()))  # every percentile has the same unit
-    return Chart.of(
-        "percentiles",
-        view,
-        pset.name,
-        first,
-        x="percentile",
-        x_values=list(pset.points),
-        series=series,
-        legend_title=", ".join(swept),
-        band=band,
-    )
-
-
-def experiment_charts(view: ExperimentView, band: str = "minmax") -> list[Chart]:
-    """Every chart of an experiment: each reported metric against each swept param (or per
-    run when nothing is swept), then one percentile chart per percentile set."""
-    swept = view.swept()
-    charts: list[Chart] = []
-    for metric in view.reported():
-        if swept:
-            charts.extend(sweep_chart(view, metric, x, band=band) for x in swept)
-        else:
-            charts.append(runs_chart(view, metric, band))
-    charts.extend(percentile_chart(view, s, band) for s in percentile_sets(view.reported()))
-    return charts

@@ -18,9 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from plugins.net.fileroot import FileRoot, generate_files
-from plugins.net.fileserver import FileService
-from plugins.net.tcpserver import ServerStats, listen, serve_forever
+from runner.builtins.net.fileroot import FileRoot, generate_files
+from runner.builtins.net.fileserver import FileService
+from runner.builtins.net.tcpserver import ServerStats, listen, serve_forever
 
 
 class DamagingService(FileService):
