@@ -97,6 +97,12 @@ def parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def leftovers(client, run_id: str) -> list[str]:
+    """What a session left in the workers' folders (its shipped plugin files)."""
+    spaces = client.run(lambda dask_worker: dask_worker.local_directory).values()
+    return [str(p) for space in spaces for p in Path(space).glob(f"runner-{run_id}-*")]
+
+
 def test_trials_run_on_the_cluster_and_record_their_host(runner_cli, scheduler, cluster):
     runner_cli.env["RUNNER_DASK_SCHEDULER"] = scheduler  # the variable, not --scheduler
     spec = probe_spec(runner_cli.path, [0, 1, 2, 3], seconds=0.3)
@@ -116,6 +122,7 @@ def test_trials_run_on_the_cluster_and_record_their_host(runner_cli, scheduler, 
     assert out.code == 0, out.stderr
     stored = json.loads((runner_cli.path / "back.json").read_text())
     assert [t["host"] for e in stored["experiments"] for t in e["trials"]] == hosts
+    assert leftovers(cluster[1], res.results["run_id"]) == []
 
 
 def test_each_run_reaches_the_cli_as_it_happens(runner_cli, scheduler, tmp_path):
@@ -155,7 +162,7 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(runner_cli):
     assert res.code == 2 and "--scheduler is for --executor dask" in res.stderr
 
 
-def test_a_plugin_at_another_version_on_a_worker_is_refused(runner_cli, scheduler):
+def test_a_plugin_at_another_version_on_a_worker_is_refused(runner_cli, scheduler, cluster):
     runner_cli.env["PYTHONPATH"] += os.pathsep + str(PLUGINS)
     spec = probe_spec(runner_cli.path, [0]).replace(f"plugins: [{json.dumps(str(PROBE))}]\n", "")
     args = ("--executor", "dask", "--scheduler", scheduler, "-p", "dask_probe")
@@ -166,6 +173,7 @@ def test_a_plugin_at_another_version_on_a_worker_is_refused(runner_cli, schedule
     assert "runner: error: host " in res.stderr
     assert "(tcp://127.0.0.1:" in res.stderr and "dask_probe 1.0 there, 2.0 here" in res.stderr
     assert not (runner_cli.path / "marker.0").exists()
+    assert not any(Path(p).name.startswith("runner-") for p in leftovers(cluster[1], "*"))
     runner_cli.env["DASK_PROBE_VERSION"] = "1.0"
     res = runner_cli.run_spec(spec, *args)
     assert res.code == 0, res.stderr

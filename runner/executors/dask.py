@@ -202,6 +202,7 @@ def connect(session: Session) -> DaskExecutor:
             "--executor dask needs the `distributed` package: pip install 'runner[dask]'"
         ) from None
     address = scheduler_address(session.options)
+    ship = shipment(session)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -211,9 +212,10 @@ def connect(session: Session) -> DaskExecutor:
             f"is `dask scheduler` running there?"
         ) from None
     try:
-        ship = shipment(session)
         check_workers(client, ship, dasktask.plugin_versions(session.host))
     except BaseException:
+        with contextlib.suppress(Exception):  # what the probes set up on the workers goes
+            client.run(dasktask.close, ship.run_id)
         client.close()
         raise
     return DaskExecutor(session, client, ship)

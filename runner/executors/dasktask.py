@@ -65,11 +65,15 @@ def plugin_versions(host: PluginHost) -> dict[str, str]:
 
 class _SessionSide:
     def __init__(self, ship: Shipment) -> None:
+        from distributed import get_worker
+
         from runner import environment
         from runner.executors.local import LocalExecutor
         from runner.plugins import PluginConfig, build
 
-        self.folder = Path(tempfile.mkdtemp(prefix=f"runner-dask-{ship.run_id}-"))
+        # In the worker's own space, which Dask removes with the worker, even a killed one.
+        space = get_worker().local_directory
+        self.folder = Path(tempfile.mkdtemp(prefix=f"runner-{ship.run_id}-", dir=space))
         paths: dict[str, str] = {}
         for original, text in ship.files.items():
             digest = hashlib.sha256(text.encode()).hexdigest()[:16]
