@@ -240,6 +240,9 @@ def test_a_worker_lost_mid_trial(runner_cli, scheduler, kills):
             os.kill(dask_worker, signal.SIGKILL)
         if kills == 1:
             wait_for("the retry", lambda: len(markers(tmp, 0)) == 2)
+            # The lost attempt died with its Dask worker, its gate still closed.
+            lost_child = markers(tmp, 0)[0][0]
+            wait_for(f"lost trial {lost_child} to end", lambda: not alive(lost_child), 30)
             (tmp / "gate.0").touch()
         code = proc.wait(timeout=DEADLINE_S)
     finally:
