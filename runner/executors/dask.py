@@ -30,6 +30,7 @@ from runner.results import CRASHED, ERROR, RunRecord, Status, TrialResult
 if TYPE_CHECKING:
     import argparse
 
+    from runner.hookspecs import ManyTrialsExecutor
     from runner.session import RunOptions, Session
     from runner.spec import Trial
 
@@ -301,3 +302,9 @@ def runner_make_executor(name: str, session: Session) -> DaskExecutor | None:
     # Called before the session starts: connecting and checking here refuses an
     # unreachable scheduler or a mismatched host before anything is recorded.
     return connect(session) if name == "dask" else None
+
+
+if TYPE_CHECKING:  # mypy checks that the class keeps the contract the session loop uses
+
+    def _keeps_the_contract(executor: DaskExecutor) -> ManyTrialsExecutor:
+        return executor
