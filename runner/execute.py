@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from runner.results import ExperimentResult, SessionResult, Status
 from runner.session import experiment_metrics, now
 from runner.spec import matches
 
 if TYPE_CHECKING:
-    from runner.hookspecs import Executor
+    from runner.hookspecs import Executor, ManyTrialsExecutor
     from runner.results import RunRecord, TrialResult
     from runner.session import Session
     from runner.spec import Experiment, Trial
@@ -51,17 +51,10 @@ class SessionLoop:
         interrupted = False
         try:
             self.start()
-            for exp in self.session.experiments:
-                for trial in exp.trials:
-                    previous = self.session.resumed.get(trial.id)
-                    if previous is not None:
-                        self.done[exp.name].append(previous)
-                    elif not self.session.options.interleave:
-                        self.run_trial(trial)
-                if self.session.options.interleave:
-                    self.run_interleaved(
-                        [t for t in exp.trials if t.id not in self.session.resumed]
-                    )
+            if hasattr(self._executor, "run_trials") and not self.session.options.interleave:
+                self.run_many()  # an executor with several hosts takes every trial at once
+            else:
+                self._run_in_order()
             self.measure_more()
         except KeyboardInterrupt:
             interrupted = True
@@ -69,6 +62,17 @@ class SessionLoop:
             self._stack.close()  # an internal error: no trial process may outlive it
             raise
         return self.finish(interrupted)
+
+    def _run_in_order(self) -> None:
+        for exp in self.session.experiments:
+            for trial in exp.trials:
+                previous = self.session.resumed.get(trial.id)
+                if previous is not None:
+                    self.done[exp.name].append(previous)
+                elif not self.session.options.interleave:
+                    self.run_trial(trial)
+            if self.session.options.interleave:
+                self.run_interleaved([t for t in exp.trials if t.id not in self.session.resumed])
 
     def start(self) -> None:
         """Start the session: the executor is made, the session's hooks run, and the
@@ -95,6 +99,33 @@ class SessionLoop:
         host.trial_done(session, trial, result)
         self.done[trial.experiment].append(result)
         return result
+
+    def run_many(self) -> None:
+        """Run every trial at once on an executor with several hosts (``run_trials``);
+        the results are kept in spec order, also when interrupted."""
+        session, host = self.session, self.session.host
+        executor = cast("ManyTrialsExecutor", self._executor)
+        ended: dict[str, TrialResult] = {}
+
+        def on_done(trial: Trial, result: TrialResult) -> None:
+            result.cpus = trial.cpus
+            result.summarize()
+            check_expectations(session.experiment(trial.experiment), result)
+            host.trial_done(session, trial, result)
+            ended[trial.id] = result
+
+        try:
+            executor.run_trials(
+                session.trials,
+                on_run=lambda trial, record: host.run_done(session, trial, record),
+                on_done=on_done,
+                on_start=lambda trial: host.trial_start(session, trial),
+            )
+        finally:
+            for exp in session.experiments:
+                self.done[exp.name] = [
+                    r for t in exp.trials if (r := session.resumed.get(t.id) or ended.get(t.id))
+                ]
 
     def run_interleaved(self, trials: list[Trial]) -> list[TrialResult]:
         """Run the trials' repeats in rounds, A1 B1 C1, A2 B2 C2, ...: each run in a trial

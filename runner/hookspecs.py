@@ -133,13 +133,36 @@ class Executor(Protocol):
         ...
 
 
+class ManyTrialsExecutor(Executor, Protocol):
+    """An executor that runs several trials at once, on several hosts (``runner.executors.dask``).
+
+    The session loop calls ``run_trials`` instead of ``run_trial`` when an executor has it.
+    """
+
+    def run_trials(
+        self,
+        trials: Sequence[Trial],
+        on_run: Callable[[Trial, RunRecord], None],
+        on_done: Callable[[Trial, TrialResult], None],
+        on_start: Callable[[Trial], None] | None = None,
+    ) -> None:
+        """Run every trial of ``trials``, as many at once as there is room for, and return
+        when all have ended.  Calls, in the caller's thread and in the order things happen
+        (not the order of ``trials``): ``on_start(trial)`` as a trial starts on its host,
+        ``on_run(trial, record)`` after each of its runs, ``on_done(trial, result)`` as it
+        ends.  KeyboardInterrupt cancels the trials not started, kills the running ones
+        and is raised again; what ended before it was given to ``on_done``."""
+        ...
+
+
 @hookspec(firstresult=True)
 def runner_make_executor(name: str, session: Session) -> Executor | None:
     """Return an :class:`Executor` for ``name`` (``--executor``), or None if it is not yours.
 
     Called once per session, just before ``runner_session_start``, so that an unknown
     name stops the session before anything is recorded; the first non-None answer is
-    used, and it should start nothing before its first trial.
+    used, and it should start nothing before its first trial (an executor of remote hosts
+    connects and checks them here, so that one it cannot use is refused as early).
 
     :param name: the executor asked for, e.g. ``local``.
     :param session: the session it will run.

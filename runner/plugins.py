@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can shadow them.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "runner.executors.local",
+    "runner.executors.dask",
     "runner.report.terminal",
     "runner.report.jsonfile",
     "runner.store",

@@ -149,6 +149,8 @@ class TrialResult:
     duration_s: float = 0.0
     max_rss_kib: int | None = None
     cpus: list[int] | None = None  # the CPUs the trial was pinned to (--affinity, cpus:)
+    # Where the trial ran when not on the CLI's machine (dask): name, address, environment.
+    host: dict[str, Any] | None = None
 
     def summarize(self) -> None:
         names: dict[str, None] = {}

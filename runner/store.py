@@ -203,12 +203,12 @@ class Store:
             db.execute("DELETE FROM trials WHERE session_id = ? AND id = ?", key)
             db.execute(
                 "INSERT INTO trials VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ'))",
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ'), ?)",
                 (*key, result.experiment, position, result.model, _dump(result.params),
                  _dump(result.swept), result.status, result.error, result.stderr_tail,
                  _dump({k: dataclasses.asdict(v) for k, v in result.summary.items()}),
                  _dump([dataclasses.asdict(c) for c in result.expect]), result.duration_s,
-                 result.max_rss_kib),
+                 result.max_rss_kib, None if result.host is None else _dump(result.host)),
             )  # fmt: skip
             for run in [*result.warmup_runs, *result.runs]:
                 run_key = (*key, int(run.warmup), run.index)
@@ -301,6 +301,7 @@ class Store:
                 summary={k: Summary(**v) for k, v in json.loads(r["summary"]).items()},
                 expect=[ExpectCheck(**e) for e in json.loads(r["expect"])],
                 duration_s=r["duration_s"], max_rss_kib=r["max_rss_kib"],
+                host=json.loads(r["host"]) if r["host"] else None,
             )  # fmt: skip
             out[result.id] = result
         return out

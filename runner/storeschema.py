@@ -74,5 +74,9 @@ MIGRATIONS: tuple[str, ...] = (
             REFERENCES runs(session_id, trial_id, warmup, idx) ON DELETE CASCADE
     );
     """,
+    # 2: where a trial ran under the dask executor (JSON: name, address, environment).
+    """
+    ALTER TABLE trials ADD COLUMN host TEXT
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.storeschema import SCHEMA_VERSION
+
 WORK = Path(__file__).parent / "plugins" / "ci_work.py"
 QUICK = """
 name: quick
@@ -205,7 +207,7 @@ def _newer(path: Path) -> None:
         (_corrupt, "not a readable results store (file is not a database); move it away"),
         (_foreign, "a SQLite database, but not a runner results store (tables: users)"),
         (_truncated, "not a readable results store (database disk image is malformed)"),
-        (_newer, "store schema version 99 is newer than this runner knows (1)"),
+        (_newer, f"store schema version 99 is newer than this runner knows ({SCHEMA_VERSION})"),
     ],
 )
 def test_bad_database_files_are_one_line_errors(runner_cli, damage, message):
@@ -230,9 +232,9 @@ def test_migrations_run_in_order_and_keep_data(tmp_path, monkeypatch):
                       " VALUES ('s1', 'now', '[]', '[]', '{}', 0)")  # fmt: skip
     extra = "ALTER TABLE sessions ADD COLUMN note TEXT; UPDATE sessions SET note = 'migrated'"
     monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, extra))
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(store.MIGRATIONS))
     with store.Store(path) as st:
-        assert st.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert st.db.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
         rows = st.db.execute("SELECT id, note FROM sessions").fetchall()
         assert [tuple(r) for r in rows] == [("s1", "migrated")]
         assert [s.id for s in st.sessions()] == ["s1"]

@@ -166,6 +166,16 @@ class LocalExecutor:
             self.worker.close()
             self.worker = None
 
+    def kill(self) -> None:
+        """Kill the running trial and the worker, from any thread: ``run_trial`` then
+        returns (crashed) and the next trial starts a new worker.  The dask executor stops
+        a trial on its host with it (Ctrl-C in the CLI)."""
+        child, running = self.child, self.worker
+        if child is not None:
+            containment.kill_group(child)
+        if running is not None:
+            containment.kill_group(running.proc.pid)
+
     def run_trial(self, trial: Trial, on_run: Callable[[RunRecord], None]) -> TrialResult:
         """Run one trial to its end; never raises for what the trial did.
 
