@@ -84,19 +84,19 @@ class CoroutineModel(Model):
 
         out: dict[str, float] = {"patched": float(is_patched())}
         if params.workload == "switch":
-            count, ns = runs.switch(params.impl, params.switches, ctx.timeout)
-            out["switches_per_s"] = count / (ns / 1e9)
-            out["switch_ns"] = ns / count
+            timed = runs.switch(params.impl, params.switches, ctx.timeout)
+            out["switches_per_s"] = timed.count / (timed.ns / 1e9)
+            out["switch_ns"] = timed.ns / timed.count
             return out
         if params.workload == "sleep":
-            ns, done = runs.sleep(params.impl, params.tasks, params.task_seconds, ctx.timeout)
+            timed = runs.sleep(params.impl, params.tasks, params.task_seconds, ctx.timeout)
             if params.task_seconds > 0:
-                out["speedup"] = params.tasks * params.task_seconds / (ns / 1e9)
+                out["speedup"] = params.tasks * params.task_seconds / (timed.ns / 1e9)
         else:
-            ns, done = runs.spawn(params.impl, params.tasks, ctx.timeout)
-            out["spawn_us"] = ns / 1e3 / params.tasks
-        out["wall_s"] = ns / 1e9
-        out["unfinished"] = params.tasks - done
+            timed = runs.spawn(params.impl, params.tasks, ctx.timeout)
+            out["spawn_us"] = timed.ns / 1e3 / params.tasks
+        out["wall_s"] = timed.ns / 1e9
+        out["unfinished"] = params.tasks - timed.count
         return out
 
 

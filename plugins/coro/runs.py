@@ -1,22 +1,31 @@
 """The coroutine model's runs, one function per workload, dispatching on the implementation.
 
-Each returns the measured nanoseconds (``time.perf_counter_ns``) and, for ``sleep`` and
-``spawn``, how many tasks ran to the end.  ``gevent`` and ``gevent_unpatched`` run the same
-code: whether ``time.sleep`` cooperates is up to the monkey patching done (or not) before.
+Each returns a ``Timed``: the measured nanoseconds (``time.perf_counter_ns``) and a count,
+the handoffs made for ``switch``, the tasks that ran to the end for ``sleep`` and
+``spawn``.  ``gevent`` and ``gevent_unpatched`` run the same code: whether ``time.sleep``
+cooperates is up to the monkey patching done (or not) before.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from runner.errors import ModelError
+
+
+class Timed(NamedTuple):
+    """What a workload measured: its nanoseconds, and what it counted in them."""
+
+    ns: int
+    count: int
+
 
 # -- switch ------------------------------------------------------------------------------
 
 
-def switch(impl: str, switches: int, timeout: float) -> tuple[int, int]:
-    """Two tasks hand control back and forth; returns (handoffs, ns)."""
+def switch(impl: str, switches: int, timeout: float) -> Timed:
+    """Two tasks hand control back and forth; counts the handoffs."""
     rounds = max(1, switches // 2)
     if impl == "greenlet":
         ns = _switch_greenlet(rounds)
@@ -26,7 +35,7 @@ def switch(impl: str, switches: int, timeout: float) -> tuple[int, int]:
         ns = _switch_asyncio(rounds, timeout)
     else:
         ns = _switch_threads(rounds, timeout)
-    return 2 * rounds, ns
+    return Timed(ns, 2 * rounds)
 
 
 def _switch_greenlet(rounds: int) -> int:
@@ -110,8 +119,8 @@ def _switch_threads(rounds: int, timeout: float) -> int:
 # -- sleep -------------------------------------------------------------------------------
 
 
-def sleep(impl: str, tasks: int, seconds: float, timeout: float) -> tuple[int, int]:
-    """``tasks`` tasks each sleep ``seconds``; returns (ns, tasks done)."""
+def sleep(impl: str, tasks: int, seconds: float, timeout: float) -> Timed:
+    """``tasks`` tasks each sleep ``seconds``; counts the tasks done."""
     done: list[int] = []
 
     def sleeper() -> None:
@@ -124,14 +133,14 @@ def sleep(impl: str, tasks: int, seconds: float, timeout: float) -> tuple[int, i
         await asyncio.sleep(seconds)
         done.append(1)
 
-    return _run_all(impl, sleeper, asleeper, tasks, timeout), len(done)
+    return Timed(_run_all(impl, sleeper, asleeper, tasks, timeout), len(done))
 
 
 # -- spawn -------------------------------------------------------------------------------
 
 
-def spawn(impl: str, tasks: int, timeout: float) -> tuple[int, int]:
-    """Create ``tasks`` no-op tasks, then wait for them all; returns (ns, tasks done)."""
+def spawn(impl: str, tasks: int, timeout: float) -> Timed:
+    """Create ``tasks`` no-op tasks, then wait for them all; counts the tasks done."""
     done: list[int] = []
 
     def task() -> None:
@@ -140,7 +149,7 @@ def spawn(impl: str, tasks: int, timeout: float) -> tuple[int, int]:
     async def atask() -> None:
         done.append(1)
 
-    return _run_all(impl, task, atask, tasks, timeout), len(done)
+    return Timed(_run_all(impl, task, atask, tasks, timeout), len(done))
 
 
 def _run_all(impl: str, func: Any, afunc: Any, tasks: int, timeout: float) -> int:
