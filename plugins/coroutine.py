@@ -85,8 +85,8 @@ class CoroutineModel(Model):
         out: dict[str, float] = {"patched": float(is_patched())}
         if params.workload == "switch":
             timed = runs.switch(params.impl, params.switches, ctx.timeout)
-            out["switches_per_s"] = timed.count / (timed.ns / 1e9)
-            out["switch_ns"] = timed.ns / timed.count
+            out["switches_per_s"] = timed.n / (timed.ns / 1e9)
+            out["switch_ns"] = timed.ns / timed.n
             return out
         if params.workload == "sleep":
             timed = runs.sleep(params.impl, params.tasks, params.task_seconds, ctx.timeout)
@@ -96,7 +96,7 @@ class CoroutineModel(Model):
             timed = runs.spawn(params.impl, params.tasks, ctx.timeout)
             out["spawn_us"] = timed.ns / 1e3 / params.tasks
         out["wall_s"] = timed.ns / 1e9
-        out["unfinished"] = params.tasks - timed.count
+        out["unfinished"] = params.tasks - timed.n
         return out
 
 

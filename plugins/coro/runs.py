@@ -15,10 +15,10 @@ from runner.errors import ModelError
 
 
 class Timed(NamedTuple):
-    """What a workload measured: its nanoseconds, and what it counted in them."""
+    """What a workload measured: its nanoseconds, and ``n``: what it counted in them."""
 
     ns: int
-    count: int
+    n: int
 
 
 # -- switch ------------------------------------------------------------------------------
