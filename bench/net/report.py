@@ -15,7 +15,6 @@ whatever the ratios unless ``--strict``: noise must not fail a CI run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -24,26 +23,17 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+
+import rounds  # noqa: E402
+from rounds import Failed, Item  # noqa: E402
+
+SPECS = HERE / "specs"
 STREAM_BYTES = 256 << 20
-
-
-@dataclasses.dataclass(frozen=True)
-class Item:
-    name: str
-    unit: str
-    spec: str  # under specs/
-    metric: str
-    plain: tuple[str, ...]  # the plain script and its arguments, or ("iperf3",)
-    higher_is_better: bool = True
-    target: float = 0.9
-    scale: float = 1.0  # runner's figure x scale = the plain one's unit
-
 
 ITEMS = (
     Item("download, thread clients", "MiB/s", "download_thread", "mib_per_s",
@@ -70,42 +60,15 @@ ITEMS = (
 )  # fmt: skip
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    env["RUNNER_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    return env
+def runner_or_fail(item: Item, workdir: Path) -> float:
+    return rounds.runner_figure(item, SPECS, workdir)
 
 
-def runner_figure(item: Item, workdir: Path) -> float:
-    out = workdir / f"{item.spec}.json"
-    cmd = [sys.executable, "-m", "runner", "run", str(HERE / "specs" / f"{item.spec}.yaml"),
-           "-q", "--no-db", "-o", str(out)]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, text=True, check=False)
-    if not out.exists():
-        raise RuntimeError(f"{item.spec}: runner exited {proc.returncode}: {proc.stderr.strip()}")
-    (trial,) = [t for e in json.loads(out.read_text())["experiments"] for t in e["trials"]]
-    out.unlink()
-    if trial["status"] != "ok":
-        raise RuntimeError(f"{item.spec}: trial {trial['status']}: {trial['error']}")
-    return float(trial["summary"][item.metric]["median"]) * item.scale
-
-
-def plain_figure(item: Item, workdir: Path) -> float:
-    import yaml
-
-    spec = yaml.safe_load((HERE / "specs" / f"{item.spec}.yaml").read_text())
+def plain_or_iperf3(item: Item, workdir: Path) -> float:
     if item.plain == ("iperf3",):
-        return statistics.median(iperf3_mbit() for _ in range(spec["repeat"]))
-    script, *args = item.plain
-    # The same warmup and repeat as the runner's side, read from its spec.
-    cmd = [sys.executable, str(HERE / script), *args,
-           "--repeat", str(spec["repeat"]), "--warmup", str(spec["warmup"])]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False,
-                          timeout=600)  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"{script}: exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
-    return float(json.loads(proc.stdout.strip().splitlines()[-1])["value"])
+        repeat, _ = rounds.spec_counts(item, SPECS)
+        return statistics.median(iperf3_mbit() for _ in range(repeat))
+    return rounds.plain_figure(item, SPECS, workdir)
 
 
 def iperf3_mbit() -> float:
@@ -130,59 +93,10 @@ def iperf3_mbit() -> float:
             if "sum_received" in result.get("end", {}):
                 return result["end"]["sum_received"]["bits_per_second"] / 1e6
             time.sleep(0.2)
-        raise RuntimeError(f"iperf3: {result.get('error', out.stderr.strip())}")
+        raise Failed(f"iperf3: {result.get('error', out.stderr.strip())}")
     finally:
         server.kill()
         server.wait()
-
-
-def measure(items: list[Item], rounds: int) -> dict[str, dict[str, list[float]]]:
-    got: dict[str, dict[str, list[float]]] = {
-        item.name: {"runner": [], "plain": [], "ratio": []} for item in items
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-net-") as tmp:
-        workdir = Path(tmp)
-        for r in range(rounds):
-            for item in items:
-                try:
-                    if r % 2 == 0:
-                        a, b = runner_figure(item, workdir), plain_figure(item, workdir)
-                    else:
-                        b, a = plain_figure(item, workdir), runner_figure(item, workdir)
-                except (RuntimeError, subprocess.SubprocessError) as exc:
-                    print(f"round {r + 1}: {item.name}: {exc}", file=sys.stderr)
-                    continue
-                row = got[item.name]
-                row["runner"].append(a)
-                row["plain"].append(b)
-                row["ratio"].append(a / b if item.higher_is_better else b / a)
-            print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
-    return got
-
-
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
-
-
-def table(items: list[Item], got: dict[str, dict[str, list[float]]]) -> list[str]:
-    """A Markdown table: docs/performance.md holds the last one."""
-    lines = [
-        "| item | unit | runner | plain | ratio | (min-max) | rounds | target |",
-        "|---|---|---:|---:|---:|---|---:|---|",
-    ]
-    for item in items:
-        row = got[item.name]
-        if not row["ratio"]:
-            lines.append(f"| {item.name} | {item.unit} | - | - | - | - | 0 | failed |")
-            continue
-        ratio = statistics.median(row["ratio"])
-        verdict = f">= {item.target}: " + ("ok" if ratio >= item.target else "BELOW")
-        lines.append(
-            f"| {item.name} | {item.unit} | {_fmt(statistics.median(row['runner']))} | "
-            f"{_fmt(statistics.median(row['plain']))} | {ratio:.2f} | "
-            f"{min(row['ratio']):.2f}-{max(row['ratio']):.2f} | {len(row['ratio'])} | {verdict} |"
-        )
-    return lines
 
 
 def main() -> int:
@@ -198,14 +112,13 @@ def main() -> int:
     if not items:
         ap.error(f"no item matches {args.only!r}")
     load = os.getloadavg()
-    got = measure(items, args.rounds)
+    got = rounds.measure(items, args.rounds, runner_or_fail, plain_or_iperf3)
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{load[0]:.2f} at the start, {args.rounds} rounds; ratio = runner / plain "
           "(plain / runner for s), median of per-round ratios\n")  # fmt: skip
-    lines = table(items, got)
+    lines = rounds.table(items, got)
     print("\n".join(lines))
-    below = [line for line in lines if "BELOW" in line or "failed" in line]
-    return 1 if args.strict and below else 0
+    return 1 if args.strict and rounds.below(lines) else 0
 
 
 if __name__ == "__main__":
