@@ -7,9 +7,8 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
-from conftest import median
+from conftest import median, tagged
 
 TASKS, SECONDS = 5, 0.1
 SLEEP = f"workload: sleep, tasks: {TASKS}, task_seconds: {SECONDS}"
@@ -64,22 +63,8 @@ def test_patched_trials_leave_the_trials_after_them_as_without(runner_cli):
 
 
 def _marked(marker: str) -> list[str]:
-    """Command lines of the processes whose environment carries ``marker``."""
-    found = []
-    needle = f"RUNNER_LEAK_MARKER={marker}".encode()
-    for proc_dir in Path("/proc").iterdir():
-        if not proc_dir.name.isdigit():
-            continue
-        try:
-            if needle not in (proc_dir / "environ").read_bytes():
-                continue
-            stat = (proc_dir / "stat").read_text()
-            if stat.rpartition(")")[2].split()[0] == "Z":
-                continue  # finished; only its exit status waits to be collected
-            found.append((proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
+    """Command lines of the live processes whose environment carries ``marker``."""
+    return list(tagged(marker).values())
 
 
 def test_no_process_outlives_its_trial_even_a_timed_out_one(runner_cli):
