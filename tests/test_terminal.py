@@ -264,3 +264,36 @@ def test_quiet_prints_one_line_per_trial_not_ok_on_stderr(runner_cli):
         "TIMEOUT term[threads=1,task_seconds=2]: run 1 did not finish within the timeout of 1 s",
         "TIMEOUT term[threads=4,task_seconds=2]: run 1 did not finish within the timeout of 1 s",
     ]
+
+
+def test_experiments_of_one_file_over_the_same_points_share_a_table(runner_cli):
+    # Two models swept over the same points (as udp_vs_tcp.yaml does over a lossy link):
+    # after each one's table, one table with both side by side.
+    res = runner_cli.run_spec(
+        """
+        experiments:
+          - name: j_thread
+            model: thread
+            params: {workload: sleep, task_seconds: 0.01, threads: 2}
+            matrix: {tasks: [2, 4]}
+            repeat: 2
+            warmup: 0
+          - name: j_coro
+            model: coroutine
+            params: {workload: sleep, impl: threads, task_seconds: 0.01}
+            matrix: {tasks: [2, 4]}
+            repeat: 2
+            warmup: 0
+        """,
+        "--no-db",
+    )
+    assert res.code == 0, res.stderr
+    joint = res.stdout.split("(thread vs coroutine)\n", 1)[1].splitlines()
+    header = [c.strip() for c in joint[0].strip("|").split("|")]
+    assert header[:2] == ["tasks", "status"]
+    assert "thread.wall_s [s]" in header and "coroutine.wall_s [s]" in header
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in joint[2:4]]
+    assert [r[0] for r in rows] == ["2", "4"] and all(r[1] == "ok" for r in rows)
+    thread_wall = [t["summary"]["wall_s"]["median"] for t in res.trials[:2]]
+    shown = [float(r[header.index("thread.wall_s [s]")].split()[0]) for r in rows]
+    assert shown == pytest.approx(thread_wall, rel=1e-3)  # the thread experiment's medians

@@ -115,8 +115,11 @@ class TerminalReporter:
         session.host.unregister(self)
         if self.quiet:
             return
+        from runner.report.joint import joint_experiments
+
         width = self.out.width if self.out.is_terminal else None
-        for i, exp in enumerate(e for e in result.experiments if e.trials):
+        shown = [e for e in result.experiments if e.trials]
+        for i, exp in enumerate([*shown, *joint_experiments(shown)]):
             for table in experiment_tables(exp, width):
                 if width is not None:
                     self.out.print(table)
