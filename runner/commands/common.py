@@ -39,6 +39,8 @@ def add_run_count_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str) -> int:
+    from runner import spec
+
     try:
         return spec.parse_bytes(text)
     except ValueError as exc:
