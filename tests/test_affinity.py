@@ -10,7 +10,11 @@ import pytest
 SEEDED = Path(__file__).parent / "plugins" / "seeded.py"
 CPUS = sorted(os.sched_getaffinity(0))
 
-pytestmark = pytest.mark.skipif(len(CPUS) < 2, reason="pinning apart needs 2 CPUs")
+# Runs real sessions: the slow tier (CONTRIBUTING.md).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(len(CPUS) < 2, reason="pinning apart needs 2 CPUs"),
+]
 
 
 def spec(extra: str = "") -> str:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

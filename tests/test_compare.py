@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 WORK = Path(__file__).parent / "plugins" / "ci_work.py"
 
 

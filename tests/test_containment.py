@@ -12,6 +12,9 @@ import time
 import pytest
 from conftest import PLUGINS
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 ESCAPES = ("children", "setsid", "daemon")
 
 

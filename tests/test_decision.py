@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 SEEDED = Path(__file__).parent / "plugins" / "seeded.py"
 
 

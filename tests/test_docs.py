@@ -24,6 +24,9 @@ from test_terminal import run_in_terminal, screen_lines
 
 from runner.testing import RunnerCli
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 ALL = [b for page in pages() for b in blocks(page)]
 # Pages whose console checks need more than a folder: the walkthrough's plugin must be
 # installed, which tests/test_writing_plugins.py does.

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 SPECS = sorted((Path(__file__).parent.parent / "experiments").glob("*.yaml"))
 # Specs whose trials have a network of their own (link_* params) need root and nftables.
 LINK_READY = os.geteuid() == 0 and all(shutil.which(t) for t in ("nft", "ip"))

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs real sessions: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 PLUGIN = Path(__file__).parent / "plugins" / "misbehave.py"
 
 

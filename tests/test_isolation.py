@@ -8,7 +8,11 @@ import sys
 import time
 import uuid
 
+import pytest
 from conftest import median, tagged
+
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
 
 TASKS, SECONDS = 5, 0.1
 SLEEP = f"workload: sleep, tasks: {TASKS}, task_seconds: {SECONDS}"

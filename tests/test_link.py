@@ -15,6 +15,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from runner.builtins.net.link import netem_available
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 # An overrun receiver may also drop a control datagram (then sent again), which counts in
 # rcvbuf_drops but not as a lost data datagram.

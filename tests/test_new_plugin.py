@@ -15,6 +15,9 @@ from test_writing_plugins import write_doc_package
 
 from runner.testing import RunnerCli
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 JSONL = ROOT / "examples" / "runner-jsonl"
 DOC = ROOT / "docs" / "writing-plugins.md"

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs real sessions: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 QUICK = "model: hostile\nplugins: [HOSTILE]\nrepeat: 1\nwarmup: 0\n"
 
 

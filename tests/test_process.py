@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import median
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 
 

@@ -22,6 +22,9 @@ import pytest
 
 from runner.testing import RunnerCli
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 SWEEP = """
 name: sweep
 description: sleep vs cpu over threads

@@ -17,6 +17,9 @@ import pytest
 sys.path.append(str(Path(__file__).parent / "plugins"))
 from net_background import serve
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 OK, NOT_FOUND, REFUSED, BAD_REQUEST = 0, 1, 2, 3
 
 

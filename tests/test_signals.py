@@ -74,6 +74,9 @@ def _plugins_importable(monkeypatch):
 
 from conftest import wait_for  # noqa: E402
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_signal_stops_the_session_kills_the_trial_and_saves_what_finished(launch, case):

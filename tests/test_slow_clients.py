@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 CLIENTS = ["thread", "process", "gevent"]
 
 

@@ -18,6 +18,9 @@ import pytest
 
 from runner.storeschema import SCHEMA_VERSION
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 WORK = Path(__file__).parent / "plugins" / "ci_work.py"
 QUICK = """
 name: quick

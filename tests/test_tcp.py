@@ -13,6 +13,9 @@ import yaml
 sys.path.append(str(Path(__file__).parent / "plugins"))
 from net_background import env, script
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 CLIENTS = ["thread", "process", "gevent"]
 SERVERS = ["sequential", "thread", "gevent"]

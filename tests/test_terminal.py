@@ -15,6 +15,9 @@ import time
 
 import pytest
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 # threads=4 finishes 4 sleeps of 0.01 s fastest, threads=1 slowest; task_seconds 2 times
 # out, so the table has failures beside the best and the worst.
 SPEC = """

@@ -11,6 +11,9 @@ import pytest
 sys.path.append(str(Path(__file__).parent / "plugins"))
 from net_background import script, serve
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 EXPERIMENTS = Path(__file__).parent.parent / "experiments"
 
 

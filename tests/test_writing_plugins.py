@@ -16,6 +16,9 @@ from test_terminal import run_in_terminal, screen_lines
 
 from runner.testing import RunnerCli, TrialFailed, run_trial
 
+# Runs real sessions, servers or installs: the slow tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "tests" / "plugins"
 DOC = ROOT / "docs" / "writing-plugins.md"
