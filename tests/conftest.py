@@ -72,7 +72,7 @@ class Launch:
     @property
     def env(self) -> dict[str, str]:
         root = str(Path(__file__).resolve().parent.parent)
-        path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         tags = {"RUNNER_LEAK_MARKER": self.marker, "TMPDIR": str(self.tmp)}
         quiet = {"RUNNER_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
                  "NO_COLOR": "1"}  # fmt: skip
