@@ -93,12 +93,18 @@ class SessionLoop:
         result = self._executor.run_trial(
             trial, lambda record: host.run_done(session, trial, record)
         )
-        result.cpus = trial.cpus
-        result.summarize()
-        check_expectations(session.experiment(trial.experiment), result)
-        host.trial_done(session, trial, result)
+        self._end_trial(trial, result)
         self.done[trial.experiment].append(result)
         return result
+
+    def _end_trial(self, trial: Trial, result: TrialResult) -> None:
+        """What every way of running a trial does once its runs are in (again, after
+        re-runs): the summary, the expectations, ``runner_trial_done``."""
+        result.cpus = trial.cpus
+        result.summarize()
+        result.expect = []
+        check_expectations(self.session.experiment(trial.experiment), result)
+        self.session.host.trial_done(self.session, trial, result)
 
     def run_many(self) -> None:
         """Run every trial at once on an executor with several hosts (``run_trials``);
@@ -108,10 +114,7 @@ class SessionLoop:
         ended: dict[str, TrialResult] = {}
 
         def on_done(trial: Trial, result: TrialResult) -> None:
-            result.cpus = trial.cpus
-            result.summarize()
-            check_expectations(session.experiment(trial.experiment), result)
-            host.trial_done(session, trial, result)
+            self._end_trial(trial, result)
             ended[trial.id] = result
 
         try:
@@ -131,7 +134,6 @@ class SessionLoop:
         """Run the trials' repeats in rounds, A1 B1 C1, A2 B2 C2, ...: each run in a trial
         process of its own (with the trial's warmup first), so that a drifting machine
         moves every trial alike.  A trial that does not end ok in a round runs no more."""
-        session, host = self.session, self.session.host
         if self._executor is None:
             self.start()
         assert self._executor is not None
@@ -143,10 +145,7 @@ class SessionLoop:
                 result = results.get(trial.id)
                 if result is None:
                     continue
-                result.cpus = trial.cpus
-                result.summarize()
-                check_expectations(session.experiment(trial.experiment), result)
-                host.trial_done(session, trial, result)
+                self._end_trial(trial, result)
                 self.done[trial.experiment].append(result)
         return [results[t.id] for t in trials if t.id in results]
 
@@ -187,7 +186,6 @@ class SessionLoop:
                 self._measure(trials[trial_id], more)
 
     def _measure(self, trial: Trial, more: int) -> None:
-        session, host = self.session, self.session.host
         assert self._executor is not None
         result = next(r for r in self.done[trial.experiment] if r.id == trial.id)
         extra = self._executor.run_trial(dataclasses.replace(trial, repeat=more), lambda r: None)
@@ -203,10 +201,7 @@ class SessionLoop:
                 dataclasses.replace(r, index=have + i) for i, r in enumerate(extra.runs)
             ]
         result.duration_s += extra.duration_s
-        result.summarize()
-        result.expect = []
-        check_expectations(session.experiment(trial.experiment), result)
-        host.trial_done(session, trial, result)  # the store keeps the merged trial
+        self._end_trial(trial, result)  # the store keeps the merged trial
 
     def result(self, interrupted: bool = False) -> SessionResult:
         """The session's result as it stands: every trial finished so far."""
