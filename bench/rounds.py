@@ -138,3 +138,30 @@ def table(items: list[Item], got: dict[str, dict[str, list[float]]]) -> list[str
 def below(lines: list[str]) -> bool:
     """Whether a row of the table missed its target or could not be measured."""
     return any("BELOW" in line or "| failed |" in line for line in lines)
+
+
+def report(doc: str, items: list[Item], runner: Measure, plain: Measure, times: str) -> int:
+    """A report's command line (``--rounds``, ``--only``, ``--strict``), its rounds and its
+    table; the exit code is 1 only with ``--strict`` and an item below its target.
+
+    :param times: the unit of the items where lower is better, for the header's note.
+    """
+    import argparse
+    import platform
+
+    ap = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
+    ap.add_argument("--rounds", type=int, default=5, help="A,B rounds per item (default 5)")
+    ap.add_argument("--only", metavar="TEXT", help="items whose name contains TEXT")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when an item is below target")
+    args = ap.parse_args()
+    items = [i for i in items if not args.only or args.only in i.name]
+    if not items:
+        ap.error(f"no item matches {args.only!r}")
+    load = os.getloadavg()
+    got = measure(items, args.rounds, runner, plain)
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+          f"{load[0]:.2f} at the start, {args.rounds} rounds; ratio = runner / plain "
+          f"(plain / runner for {times}), median of per-round ratios\n")  # fmt: skip
+    lines = table(items, got)
+    print("\n".join(lines))
+    return 1 if args.strict and below(lines) else 0

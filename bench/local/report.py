@@ -12,16 +12,13 @@ every item, so that the harness is not what is measured.
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from rounds import Item, below, measure, plain_figure, runner_figure, table  # noqa: E402
+from rounds import Item, plain_figure, report, runner_figure  # noqa: E402
 
 SPECS = HERE / "specs"
 
@@ -42,26 +39,12 @@ ITEMS = (
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=5, help="A,B rounds per item (default 5)")
-    ap.add_argument("--only", metavar="TEXT", help="items whose name contains TEXT")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when an item is below target")
-    args = ap.parse_args()
-    items = [i for i in ITEMS if not args.only or args.only in i.name]
-    if not items:
-        ap.error(f"no item matches {args.only!r}")
-    got = measure(
-        items, args.rounds,
+    return report(
+        __doc__ or "", list(ITEMS),
         lambda item, work: runner_figure(item, SPECS, work),
         lambda item, work: plain_figure(item, SPECS, work),
+        times="ms",
     )  # fmt: skip
-    print(
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {args.rounds} rounds; "
-        "ratio = runner / plain (plain / runner for ms), median of per-round ratios\n"
-    )
-    lines = table(items, got)
-    print("\n".join(lines))
-    return 1 if args.strict and below(lines) else 0
 
 
 if __name__ == "__main__":

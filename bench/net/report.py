@@ -14,10 +14,7 @@ whatever the ratios unless ``--strict``: noise must not fail a CI run.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import shutil
 import socket
 import statistics
@@ -100,25 +97,11 @@ def iperf3_mbit() -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=5, help="A,B rounds per item (default 5)")
-    ap.add_argument("--only", metavar="TEXT", help="items whose name contains TEXT")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when an item is below target")
-    args = ap.parse_args()
-    items = [i for i in ITEMS if not args.only or args.only in i.name]
+    items = list(ITEMS)
     if shutil.which("iperf3") is None:
         print("iperf3 is not installed: the stream item is left out", file=sys.stderr)
         items = [i for i in items if i.plain != ("iperf3",)]
-    if not items:
-        ap.error(f"no item matches {args.only!r}")
-    load = os.getloadavg()
-    got = rounds.measure(items, args.rounds, runner_or_fail, plain_or_iperf3)
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
-          f"{load[0]:.2f} at the start, {args.rounds} rounds; ratio = runner / plain "
-          "(plain / runner for s), median of per-round ratios\n")  # fmt: skip
-    lines = rounds.table(items, got)
-    print("\n".join(lines))
-    return 1 if args.strict and rounds.below(lines) else 0
+    return rounds.report(__doc__ or "", items, runner_or_fail, plain_or_iperf3, times="s")
 
 
 if __name__ == "__main__":
