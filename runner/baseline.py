@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from runner import hookimpl
 from runner.compare import CompareOptions, Comparison, Side, compare, plural
 from runner.errors import UsageError
+from runner.limits import DEFAULT_BUDGET_S, DEFAULT_MAX_REPEAT
 from runner.results import OK
 
 if TYPE_CHECKING:
@@ -101,10 +102,6 @@ def _check_body(path: Path, data: dict[str, Any]) -> None:
 
 
 # -- the gate of `runner run --baseline` -------------------------------------------------
-
-
-DEFAULT_MAX_REPEAT = 30  # measured runs a trial may reach through the gate's re-runs
-DEFAULT_BUDGET_S = 300.0  # seconds the gate may spend measuring more, in all
 
 
 @dataclasses.dataclass

@@ -9,12 +9,7 @@ ready to run.  A busy machine is said once, at the start.
 from __future__ import annotations
 
 import os
-import platform
-import socket
-import subprocess
-import sys
-from glob import glob
-from importlib import metadata
+import sys  # the rest is imported by the functions that use it: most commands use none
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
@@ -29,6 +24,9 @@ PACKAGES = ("pluggy", "PyYAML", "ruamel.yaml", "pydantic", "gevent", "greenlet",
 
 
 def capture() -> dict[str, Any]:
+    import platform
+    import socket
+
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -48,6 +46,8 @@ def capture() -> dict[str, Any]:
 
 def machine_state() -> dict[str, Any]:
     """Load average (1, 5, 15 min), other runnable processes, governor and frequency."""
+    from glob import glob
+
     state: dict[str, Any] = {"load": None, "runnable": None}
     try:
         fields = (_read("/proc/loadavg") or "").split()  # "0.5 0.4 0.3 2/180 1234"
@@ -114,6 +114,8 @@ def runner_session_finish(result: SessionResult) -> None:
 
 
 def _version(name: str) -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -128,11 +130,15 @@ def _cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    import platform
+
     return platform.processor()
 
 
 def _git_commit() -> str | None:
     """The commit of the current directory's repository, with '+dirty' for local changes."""
+    import subprocess
+
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True

@@ -8,14 +8,11 @@ hook function without ``@hookimpl`` is never called) or explain them over severa
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import numbers
 import re
-import sys
-import sysconfig
-import traceback
+import sys  # difflib, sysconfig, traceback: imported by the errors that need them
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,6 +184,8 @@ def check_hookimpls(plugin: object, name: str, pm: pluggy.PluginManager) -> None
             continue
         hook = opts.get("specname") or attr
         if hook not in HOOKS:
+            import difflib
+
             close = difflib.get_close_matches(hook, HOOKS, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "see `runner list --plugins`"
             raise PluginError(f"plugin {name!r}: unknown hook {hook!r}; {hint}")
@@ -203,6 +202,8 @@ def _check_arguments(plugin: str, hook: str, func: Any) -> None:
                 f"(any of: {', '.join(offered) or 'none'})"
             )
         if arg.name not in offered:
+            import difflib
+
             close = difflib.get_close_matches(arg.name, offered, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise PluginError(
@@ -220,6 +221,8 @@ def import_failure(exc: BaseException) -> str:
     """``cannot import (FILE:LINE): Error: first line`` for a plugin that failed to import."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"cannot import ({_show_path(exc.filename)}:{exc.lineno}): SyntaxError: {exc.msg}"
+    import traceback
+
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
     library = _library_dirs()
     runner_dir = str(Path(__file__).parent) + "/"
@@ -234,6 +237,8 @@ def import_failure(exc: BaseException) -> str:
 
 def _library_dirs() -> tuple[str, ...]:
     # Frames in these are how an error surfaced, not where the plugin author must look.
+    import sysconfig
+
     paths = sysconfig.get_paths()
     dirs = {paths["stdlib"], paths["platstdlib"]}
     for module in ("pydantic", "pydantic_core", "pluggy", "yaml", "typing_extensions"):

@@ -8,7 +8,7 @@ import importlib.util
 import os
 import sys
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,31 +28,23 @@ if TYPE_CHECKING:
     from runner.session import Session
     from runner.spec import Trial
 
-# Built-in plugins, by module name, in registration order.  They use the same hooks as
-# third-party plugins; these two tuples are the only place the core names a model.  The
-# models live in the repository's plugins/ folder, imported as runner.builtins (installed
-# there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can shadow them.
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "runner.executors.local",
-    "runner.executors.dask",
-    "runner.report.terminal",
-    "runner.report.jsonfile",
-    "runner.store",
-    "runner.environment",
-    "runner.commands.run",
-    "runner.commands.validate",
-    "runner.commands.show",
-    "runner.commands.listing",
-    "runner.commands.schema",
-    "runner.commands.init",
-    "runner.commands.new_plugin",
-    "runner.commands.history",
-    "runner.commands.compare",
-    "runner.commands.export",
-    "runner.commands.report",
-    "runner.commands.plot",
-    "runner.builtins.net.serve",
-)
+# Built-in plugins, name -> module, in registration order.  They use the same hooks as
+# third-party plugins; this and BUILTIN_MODELS are the only place the core names a model.
+# The models live in the repository's plugins/ folder, imported as runner.builtins
+# (installed there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can
+# shadow them.  The executors' and the terminal's hooks are thin modules of their own: what
+# they call is imported when a session starts, not by every command.
+_COMMANDS = ("run", "validate", "show", "listing", "schema", "init", "new_plugin", "history",
+             "compare", "export", "report", "plot")  # fmt: skip
+BUILTIN_PLUGINS: dict[str, str] = {
+    "executors": "runner.executors",
+    "terminal": "runner.report",
+    "jsonfile": "runner.report.jsonfile",
+    "store": "runner.store",
+    "environment": "runner.environment",
+    **{name: f"runner.commands.{name}" for name in _COMMANDS},
+    "serve": "runner.builtins.net.serve",
+}
 # Built-in plugins that only define models: imported the first time models (or the plugin
 # listing) are asked for, so commands that need none start without them.
 BUILTIN_MODELS: tuple[str, ...] = (
@@ -121,10 +113,10 @@ class PluginHost:
     # -- loading -------------------------------------------------------------------------
 
     def load_defaults(self) -> PluginHost:
-        for module in BUILTIN_PLUGINS:
-            self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
+        for name, module in BUILTIN_PLUGINS.items():
+            self._load_module(module, name, "built-in")
         self._pending = list(BUILTIN_MODELS)
-        pending = {module.rsplit(".", 1)[-1] for module in self._pending}
+        pending = {_basename(module) for module in self._pending}
         if self.config.autoload:
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 if self.pm.is_blocked(ep.name):
@@ -174,11 +166,16 @@ class PluginHost:
             return
         self.register(plugin, name if source == "built-in" else module, source)
 
-    def _load_pending(self) -> None:
-        """Import the built-in models' modules, once."""
-        pending, self._pending = self._pending, []
-        for module in pending:
-            self._load_module(module, module.rsplit(".", 1)[-1], "built-in")
+    def _load_pending(self, names: Collection[str] | None = None) -> None:
+        """Import the built-in models' modules (those of ``names`` only, if given), once.
+
+        A built-in model's module is named for its model, so a spec that uses ``pool``
+        imports runner.builtins.pool alone.
+        """
+        wanted = [m for m in self._pending if names is None or _basename(m) in names]
+        self._pending = [m for m in self._pending if m not in wanted]
+        for module in wanted:
+            self._load_module(module, _basename(module), "built-in")
 
     def _load_file(self, path: Path, source: str) -> None:
         if not path.is_file():
@@ -232,8 +229,21 @@ class PluginHost:
     # -- models --------------------------------------------------------------------------
 
     def models(self) -> Mapping[str, Model]:
-        """Every model by name; two plugins defining one name is an error naming both."""
-        self._load_pending()
+        """Every model by name; two plugins defining one name is an error naming both.
+
+        A look-up by name imports only the built-in model it needs; iterating imports them
+        all.
+        """
+        return _Models(self)
+
+    def import_models(self) -> None:
+        """Import and check every model now: a worker does it once, before it forks."""
+        self._model_table()
+
+    def _model_table(self, names: Collection[str] | None = None) -> dict[str, Model]:
+        """The models of the plugins loaded, after importing the built-ins of ``names``
+        (all when None)."""
+        self._load_pending(names)
         if self._models is None:
             from runner.modelcheck import check_model
 
@@ -258,6 +268,11 @@ class PluginHost:
                     models[model.name] = model
                     owner[model.name] = plugin_name
             self._models, self._model_plugin = models, owner
+            # A plugin's model with the name of a built-in not imported yet: import it, so
+            # that the clash is an error now, whichever model the command needs.
+            taken = {_basename(m) for m in self._pending} & set(models)
+            if taken:
+                return self._model_table(taken | set(names or ()))
         return self._models
 
     def _each_result(self, hook: str) -> Iterable[tuple[str, Any]]:
@@ -274,7 +289,7 @@ class PluginHost:
                 yield impl.plugin_name, answer
 
     def model_plugin(self, model: str) -> str:
-        self.models()
+        self._model_table({model})
         return self._model_plugin[model]
 
     def info(self) -> list[PluginInfo]:
@@ -335,6 +350,26 @@ class PluginHost:
         if executor is None:
             raise PluginError(f"no executor named {name!r}; a plugin may be missing")
         return executor
+
+
+class _Models(Mapping[str, "Model"]):
+    """The host's models, importing a built-in model's module when it is first asked for."""
+
+    def __init__(self, host: PluginHost) -> None:
+        self._host = host
+
+    def __getitem__(self, name: str) -> Model:
+        return self._host._model_table({name})[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._host._model_table())
+
+    def __len__(self) -> int:
+        return len(self._host._model_table())
+
+
+def _basename(module: str) -> str:
+    return module.rsplit(".", 1)[-1]
 
 
 def _version(plugin: object, source: str) -> str:

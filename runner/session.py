@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.executors import DEFAULT_EXECUTOR
+
 if TYPE_CHECKING:
     from runner.model import Model
     from runner.plugins import PluginHost
@@ -32,7 +34,7 @@ class RunOptions:
     ``runner_register_commands``); ``get`` reads either kind by name.
     """
 
-    executor: str = "local"  #: where trials run (``--executor``)
+    executor: str = DEFAULT_EXECUTOR  #: where trials run (``--executor``)
     quiet: bool = False  #: print nothing but errors (``-q``)
     no_color: bool = False  #: no colours (``--no-color``; ``NO_COLOR`` also works)
     output: Path | None = None  #: the JSON result file (``-o``)

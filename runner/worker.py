@@ -184,7 +184,7 @@ def _build_host(config: dict[str, Any]) -> Any:
     from runner.plugins import PluginConfig, build
 
     host = build(PluginConfig(**config))
-    host.models()  # import and check every model once, before any fork
+    host.import_models()  # once, before any fork
     return host
 
 

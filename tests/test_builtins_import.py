@@ -38,7 +38,7 @@ def _imported(cli: RunnerCli, *args: str) -> set[str]:
 
 
 def test_every_built_in_is_a_runner_builtins_module() -> None:
-    for module in BUILTIN_PLUGINS + BUILTIN_MODELS:
+    for module in (*BUILTIN_PLUGINS.values(), *BUILTIN_MODELS):
         assert module.startswith("runner."), module  # a name only runner owns
     assert not any(re.search(r"^\s*(from|import) plugins\b", p.read_text(), re.M)
                    for p in (ROOT / "plugins").rglob("*.py"))  # fmt: skip

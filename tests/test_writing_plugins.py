@@ -177,7 +177,10 @@ def test_list_plugins_shows_name_version_source_and_hooks(runner_cli: RunnerCli)
     from runner import __version__
 
     assert lines["thread"] == f"thread {__version__} [built-in]: runner_models"
-    assert lines["local"] == f"local {__version__} [built-in]: runner_make_executor"
+    assert lines["executors"] == (
+        f"executors {__version__} [built-in]: runner_make_executor, runner_register_commands, "
+        "runner_session_start"
+    )
     assert lines[str(every)] == (
         f"{every} [-p]: runner_make_executor, runner_models, runner_register_commands, "
         "runner_run_done, runner_session_finish, runner_session_start, runner_trial_done, "

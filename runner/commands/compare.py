@@ -9,7 +9,6 @@ was ok and no longer is) or could not be decided (``inconclusive``, unless
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import math
 from pathlib import Path
@@ -234,6 +233,8 @@ def markdown(comparison: Comparison) -> str:
 def _not_ok(comparison: Comparison) -> list[str]:
     """Why each trial of the new side that is not ok failed: its error and, folded, the
     end of what it printed."""
+    from html import escape
+
     lines = []
     for exp in comparison.new.data.get("experiments", []):
         for t in exp.get("trials", []):
@@ -243,6 +244,6 @@ def _not_ok(comparison: Comparison) -> list[str]:
             tail = [ln for ln in (t.get("stderr_tail") or "").strip().splitlines() if ln.strip()]
             if tail:
                 lines += ["", "  <details><summary>its last output</summary>", "", "  <pre>",
-                          *(f"  {html.escape(ln)}" for ln in tail[-10:]), "  </pre>", "",
+                          *(f"  {escape(ln)}" for ln in tail[-10:]), "  </pre>", "",
                           "  </details>"]  # fmt: skip
     return ["### Trials not ok", *lines, ""] if lines else []

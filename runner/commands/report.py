@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from runner import hookimpl
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import UsageError
-from runner.report.series import BANDS
+from runner.report import BANDS
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost

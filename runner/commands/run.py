@@ -11,7 +11,8 @@ from runner import hookimpl
 from runner.commands.common import add_run_count_args, add_spec_args, load_experiments
 from runner.commands.compare import add_compare_args, compare_options
 from runner.errors import ExitCode, UsageError
-from runner.session import RunOptions
+from runner.executors import DEFAULT_EXECUTOR
+from runner.limits import DEFAULT_BUDGET_S, DEFAULT_MAX_REPEAT
 
 if TYPE_CHECKING:
     from runner.plugins import PluginHost
@@ -31,7 +32,7 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help="write results as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="errors only: a line per bad trial")
     p.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
-    p.add_argument("--executor", help=f"where trials run (default: {RunOptions.executor})")
+    p.add_argument("--executor", help=f"where trials run (default: {DEFAULT_EXECUTOR})")
     p.add_argument(
         "--db",
         type=Path,
@@ -73,8 +74,6 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def add_gate_args(parser: argparse.ArgumentParser) -> None:
     """How far the gate may measure more before it calls a comparison inconclusive."""
-    from runner.baseline import DEFAULT_BUDGET_S, DEFAULT_MAX_REPEAT
-
     parser.add_argument(
         "--max-repeat", type=_whole, default=DEFAULT_MAX_REPEAT, metavar="N",
         help="--baseline: re-run a trial the comparison cannot decide until it has N "
@@ -109,7 +108,7 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     from runner import baseline, environment, interrupts, store
     from runner.execute import run_session
     from runner.results import OK, check_writable
-    from runner.session import Session
+    from runner.session import RunOptions, Session
 
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline FILE|ID to compare with")

@@ -22,19 +22,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import hookimpl
 from runner.errors import RunnerError, UsageError
-from runner.executors import dasktask
+from runner.executors import SCHEDULER_ENV, dasktask
 from runner.results import CRASHED, ERROR, RunRecord, Status, TrialResult
 
 if TYPE_CHECKING:
-    import argparse
-
     from runner.hookspecs import ManyTrialsExecutor
     from runner.session import RunOptions, Session
     from runner.spec import Trial
 
-SCHEDULER_ENV = "RUNNER_DASK_SCHEDULER"
 CONNECT_TIMEOUT_S = 10.0
 WORKERS_TIMEOUT_S = 30.0  # how long to wait for a first worker to join
 
@@ -278,30 +274,6 @@ def check_workers(client: Any, ship: dasktask.Shipment, mine: dict[str, str]) ->
             print(f"runner: warning: host {name} takes {slots} trials at a time: they will "
                   "measure each other (start one worker per host, --resources trial=1)",
                   file=sys.stderr)  # fmt: skip
-
-
-# -- the plugin ------------------------------------------------------------------------
-
-
-@hookimpl(trylast=True)
-def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.choices["run"].add_argument(
-        "--scheduler", metavar="tcp://HOST:PORT",
-        help=f"the Dask scheduler for --executor dask (default: ${SCHEDULER_ENV})",
-    )  # fmt: skip
-
-
-@hookimpl(tryfirst=True)
-def runner_session_start(session: Session) -> None:
-    if session.options.get("scheduler") and session.options.get("executor") != "dask":
-        raise UsageError("--scheduler is for --executor dask")
-
-
-@hookimpl
-def runner_make_executor(name: str, session: Session) -> DaskExecutor | None:
-    # Called before the session starts: connecting and checking here refuses an
-    # unreachable scheduler or a mismatched host before anything is recorded.
-    return connect(session) if name == "dask" else None
 
 
 if TYPE_CHECKING:  # mypy checks that the class keeps the contract the session loop uses

@@ -88,7 +88,7 @@ class _SessionSide:
         self.executor: LocalExecutor | None = None
         try:
             host = build(PluginConfig(**config))
-            host.models()
+            host.import_models()
         except Exception as exc:  # reported to the CLI, which refuses the host
             self.error = str(exc)
             return

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import runner
-from runner import containment, hookimpl, worker
+from runner import containment, worker
 from runner import messages as m
 from runner.errors import ExitCode, RunnerError
 from runner.results import CRASHED, ERROR, OK, TIMEOUT, RunRecord, TrialResult
@@ -301,8 +301,3 @@ def _tail(path: str) -> str:
             return fh.read().decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-@hookimpl
-def runner_make_executor(name: str, session: Session) -> LocalExecutor | None:
-    return LocalExecutor(session) if name == "local" else None

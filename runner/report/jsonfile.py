@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 
 from runner import hookimpl
 from runner.errors import UsageError
-from runner.results import write_json
-from runner.store import store_path
 
 if TYPE_CHECKING:
     from runner.results import SessionResult
@@ -20,6 +18,9 @@ def runner_session_finish(session: Session, result: SessionResult) -> None:
     output = session.options.output
     if not output:
         return
+    from runner.results import write_json
+    from runner.store import store_path
+
     try:
         write_json(Path(output), result.to_json())
     except OSError as exc:  # checked at the start, so the disk filled up or went away

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from runner.report.sessions import LoadedSession
     from runner.results import ExperimentResult, TrialResult
 
-BANDS = ("minmax", "iqr", "none")  # the spread drawn around a median: see Point.band
-
 
 def key(value: Any) -> str:
     """A hashable, printable form of a param value (lists and mappings included)."""

@@ -354,8 +354,3 @@ def format_number(value: float) -> str:
     if (value == int(value) or abs(value) >= 1e4) and abs(value) < 1e15:
         return f"{value:,.0f}"
     return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.3g}"
-
-
-@hookimpl
-def runner_session_start(session: Session) -> None:
-    session.host.register(TerminalReporter(session, session.options.quiet), "terminalreporter")
