@@ -19,7 +19,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from runner import yamlsrc
 from runner.affinity import CpuSet
-from runner.compare import parse_percent
 from runner.errors import SpecError
 from runner.limits import DEFAULT_MAX_TRIALS
 
@@ -28,7 +27,15 @@ if TYPE_CHECKING:
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
-Percent = Annotated[float | str, AfterValidator(parse_percent)]
+
+
+def _percent(value: str | float) -> float:
+    from runner.compare import parse_percent  # imported only for a spec with `regress:`
+
+    return parse_percent(value)
+
+
+Percent = Annotated[float | str, AfterValidator(_percent)]
 MIN_MEMORY = 64 * 2**20  # below this not even the interpreter's own mappings fit
 
 
@@ -57,7 +64,9 @@ MemorySize = Annotated[int | str, AfterValidator(parse_bytes)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+    # defer_build: each validator is built when first used (a spec file without
+    # `experiments:` never builds SpecFile's).
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 class Expect(_Strict):
