@@ -40,7 +40,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "executors": "runner.executors",
     "terminal": "runner.report",
     "jsonfile": "runner.report.jsonfile",
-    "store": "runner.store",
+    "store": "runner.recorder",
     "environment": "runner.environment",
     **{name: f"runner.commands.{name}" for name in _COMMANDS},
     "serve": "runner.builtins.net.serve",

@@ -1,8 +1,8 @@
 """The SQLite results store (``.runner/results.db``): every session, trial and run kept.
 
-A built-in plugin: ``runner_session_start`` opens the store and records the session, then
-each finished trial is written in its own transaction, so a runner killed with ``kill -9``
-loses at most the trial in flight.  WAL mode keeps the file readable (``runner history``)
+Its plugin (runner/recorder.py) opens the store as a session starts and records the
+session, then each finished trial in its own transaction, so a runner killed with
+``kill -9`` loses at most the trial in flight.  WAL mode keeps the file readable (``runner history``)
 while a session writes it and never leaves it half-written.
 
 The schema is versioned with ``PRAGMA user_version`` and migrated forward on open, one
@@ -19,16 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner import hookimpl
 from runner.errors import RunnerError
 from runner.storeschema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from runner.results import SessionResult, TrialResult
+    from runner.results import TrialResult
     from runner.session import RunOptions, Session
-    from runner.spec import Trial
 
 DEFAULT_PATH = Path(".runner/results.db")
 APPLICATION_ID = 0x52554E52  # "RUNR"
@@ -377,59 +375,3 @@ def resume(session: Session, ref: str, path: Path | None) -> None:
     session.run_id, session.started = info.id, info.started
     session.resumed = {t.id: finished[t.id] for e in session.experiments for t in e.trials
                        if t.id in finished}  # fmt: skip
-
-
-# -- the plugin ------------------------------------------------------------------------
-
-
-class SessionRecorder:
-    """Writes one session to the store, a transaction per finished trial."""
-
-    def __init__(self, session: Session, store: Store) -> None:
-        self.store = store
-        self.failed = False
-        every = (t for e in session.experiments for t in e.trials)
-        self.position = {t.id: i for i, t in enumerate(every)}
-
-    @hookimpl
-    def runner_trial_done(self, session: Session, trial: Trial, result: TrialResult) -> None:
-        try:
-            self.store.add_trial(session.run_id, self.position.get(trial.id, -1), result)
-        except StoreError as exc:  # a full disk must not cost the session or its JSON
-            self._warn(session, exc)
-
-    @hookimpl
-    def runner_session_finish(self, session: Session, result: SessionResult) -> None:
-        session.host.unregister(self)
-        try:
-            self.store.finish_session(
-                session.run_id, result.finished, result.interrupted, result.environment
-            )
-        except StoreError as exc:
-            self._warn(session, exc)
-        finally:
-            self.store.close()
-
-    def _warn(self, session: Session, exc: StoreError) -> None:
-        import sys
-
-        if not self.failed:
-            self.failed = True
-            output = session.options.output
-            keep = f"the JSON ({output}) holds them all" if output else "pass -o FILE.json"
-            print(f"runner: warning: {exc}; trials from here on may be missing from the "
-                  f"store: {keep}", file=sys.stderr)  # fmt: skip
-
-
-@hookimpl
-def runner_session_start(session: Session) -> None:
-    path = store_path(session.options)
-    if path is None:
-        return
-    store = Store(path)
-    try:
-        store.begin_session(session)
-    except BaseException:
-        store.close()
-        raise
-    session.host.register(SessionRecorder(session, store), "store-recorder")

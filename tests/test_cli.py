@@ -118,6 +118,15 @@ def test_broken_plugins_give_one_line_naming_them(runner_cli, plugin, message):
     assert plugin in lines[0], lines  # the culprit is named by its file
 
 
+def test_a_clash_with_a_built_in_model_the_spec_does_not_use(runner_cli):
+    # validate imports only the pool model's module; the clash with thread is still found.
+    res = runner_cli.run(
+        "-p", str(PLUGINS / "clash.py"), "validate", str(EXPERIMENTS / "pool_async.yaml")
+    )
+    assert res.code == 2, res.stderr
+    assert "model 'thread' is defined by two plugins: 'thread' and" in res.stderr, res.stderr
+
+
 def test_blocking_a_builtin_plugin(runner_cli):
     res = runner_cli.run("-p", "no:thread", "list")
     assert res.code == 0 and "thread:" not in res.stdout and "pool:" in res.stdout
