@@ -142,7 +142,8 @@ class RegressionGate:
         runs, within ``max_repeat`` and the time budget)."""
         if self._deadline is None:
             self._deadline = time.monotonic() + self.options.budget_s
-        self.comparison = self._compare(session, result)
+        self.decide(session, result)
+        assert self.comparison is not None
         trials = {t.id: t for t in session.trials}
         results = {t.id: t for t in result.trials()}
         todo: dict[str, int] = {}
@@ -162,11 +163,13 @@ class RegressionGate:
     @hookimpl(tryfirst=True)
     def runner_session_finish(self, session: Session, result: SessionResult) -> None:
         session.host.unregister(self)
-        self.comparison = self._compare(session, result)
+        self.decide(session, result)
 
-    def _compare(self, session: Session, result: SessionResult) -> Comparison:
+    def decide(self, session: Session, result: SessionResult) -> Comparison:
+        """Compare the session's results so far with the baseline; kept in ``comparison``."""
         new = Side(f"this run ({session.run_id})", result.to_json())
-        return compare(self.baseline, new, self.options.compare)
+        self.comparison = compare(self.baseline, new, self.options.compare)
+        return self.comparison
 
     def _more_runs(self, result: TrialResult, trial: Trial, need: int, deadline: float) -> int:
         have = len(result.runs)

@@ -11,8 +11,11 @@ when pytest is run without arguments, and whenever a path under it is given).
 
 A trial fails when it does not end ``ok`` (a crash, a timeout, an error or a missed
 ``expect:``) or, with ``--runner-baseline``, when a metric regressed against the baseline
-(the same test as ``runner compare``).  Trials run through the same session and executor
-as ``runner run``: one worker process per pytest process, a fresh child per trial.  So
+or stayed undecided: the gate of ``runner run --baseline``, which measures an undecided
+trial more (``--runner-max-repeat``, ``--runner-gate-budget``) before it calls it
+inconclusive, a failure unless ``--runner-allow-inconclusive``.  Trials run through the
+same session and executor as ``runner run``: one worker process per pytest process, a
+fresh child per trial.  So
 ``-k``, ``-x``, ``--junitxml`` and ``-n`` (pytest-xdist) work as for any test; with
 ``-n``, trials measure a machine shared with the others running at the same time.
 
@@ -30,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from runner.compare import CompareOptions, Side
+    from runner.baseline import RegressionGate
+    from runner.compare import CompareOptions
     from runner.execute import SessionLoop
     from runner.plugins import PluginHost
     from runner.results import TrialResult
@@ -61,6 +65,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--runner-alpha", metavar="P", dest="runner_alpha", default="0.05",
         help="significance level of the Mann-Whitney U test (default 0.05)",
+    )  # fmt: skip
+    group.addoption(
+        "--runner-max-repeat", metavar="N", dest="runner_max_repeat", type=int, default=None,
+        help="measure an undecided trial up to N runs in all (default: as `runner run`)",
+    )  # fmt: skip
+    group.addoption(
+        "--runner-gate-budget", metavar="SECONDS", dest="runner_gate_budget", type=float,
+        default=None, help="time the re-runs may take in all (default: as `runner run`)",
+    )  # fmt: skip
+    group.addoption(
+        "--runner-allow-inconclusive", action="store_true", dest="runner_allow_inconclusive",
+        help="pass a trial whose comparison stays undecided (it is listed still)",
     )  # fmt: skip
     parser.addini("runner_specs", type="paths", default=[],
                   help="folders or files of experiment specs to collect as tests")  # fmt: skip
@@ -95,13 +111,35 @@ class RunnerSpecs:
         self.names: dict[str, Path] = {}
         self.experiments: list[Experiment] = []
         self.loop: SessionLoop | None = None
-        self.options, self.baseline = self._baseline(config)
+        self.gate = self._gate(config)
 
-    def _baseline(self, config: pytest.Config) -> tuple[CompareOptions, Side | None]:
-        from runner.baseline import load_side
-        from runner.compare import CompareOptions, parse_percent
+    def _gate(self, config: pytest.Config) -> RegressionGate | None:
+        from runner.baseline import GateOptions, RegressionGate, load_side
         from runner.errors import RunnerError
         from runner.store import DEFAULT_PATH
+
+        compare = self._compare_options(config)
+        ref = config.getoption("runner_baseline")
+        if not ref:
+            return None
+        db = Path(config.getoption("runner_db") or DEFAULT_PATH)
+        try:
+            baseline = load_side(ref, db)
+        except RunnerError as exc:
+            raise pytest.UsageError(f"--runner-baseline: {exc}") from None
+        allow = config.getoption("runner_allow_inconclusive")
+        options = GateOptions(compare, quiet=True, allow_inconclusive=allow)
+        for name, attr in (("runner_max_repeat", "max_repeat"), ("runner_gate_budget", "budget_s")):
+            value = config.getoption(name)
+            if value is not None:
+                if value <= 0:
+                    raise pytest.UsageError(f"--{name.replace('_', '-')}: must be above 0")
+                setattr(options, attr, value)
+        return RegressionGate(baseline, options)
+
+    @staticmethod
+    def _compare_options(config: pytest.Config) -> CompareOptions:
+        from runner.compare import CompareOptions, parse_percent
 
         try:
             threshold = parse_percent(config.getoption("runner_threshold"))
@@ -110,15 +148,7 @@ class RunnerSpecs:
                 raise ValueError(f"alpha {alpha:g} is not between 0 and 1")
         except ValueError as exc:
             raise pytest.UsageError(f"--runner-threshold/--runner-alpha: {exc}") from None
-        options = CompareOptions(threshold_pct=threshold, alpha=alpha)
-        ref = config.getoption("runner_baseline")
-        if not ref:
-            return options, None
-        db = Path(config.getoption("runner_db") or DEFAULT_PATH)
-        try:
-            return options, load_side(ref, db)
-        except RunnerError as exc:
-            raise pytest.UsageError(f"--runner-baseline: {exc}") from None
+        return CompareOptions(threshold_pct=threshold, alpha=alpha)
 
     # -- collection ----------------------------------------------------------------------
 
@@ -163,9 +193,13 @@ class RunnerSpecs:
     # -- running -------------------------------------------------------------------------
 
     def run(self, trial: Trial) -> TrialResult:
+        """Run ``trial``; against a baseline, measure it more while it is undecided."""
         if self.loop is None:
             self.loop = self._start()
-        return self.loop.run_trial(trial)
+        result = self.loop.run_trial(trial)
+        # Earlier trials are decided or given up: the gate names this one or none.
+        self.loop.measure_more()
+        return result
 
     def _start(self) -> SessionLoop:
         from runner import environment
@@ -177,26 +211,30 @@ class RunnerSpecs:
         options = RunOptions(quiet=True, no_color=True, db=Path(db) if db else None, no_db=not db)
         argv = ["pytest", *self.config.invocation_params.args]
         session = Session(self.experiments, options, self.host, environment.capture(), argv)
-        loop = SessionLoop(session)
+        loop = SessionLoop(session, decider=self.gate)
         loop.start()
         return loop
 
-    def regressions(self, trial: Trial, result: TrialResult) -> list[str]:
-        """Each regressed metric of ``trial`` against the baseline, one line each."""
-        if self.baseline is None or self.loop is None:
+    def verdicts(self, trial: Trial) -> list[str]:
+        """What fails ``trial`` against the baseline, as lines: its regressed metrics, and
+        those left undecided (unless allowed) with the gate's notes on them."""
+        if self.gate is None or self.loop is None:
             return []
-        from runner.compare import REGRESSION, compare_trial
-        from runner.session import experiment_metrics
+        from runner.compare import INCONCLUSIVE, REGRESSION
 
-        found = self.baseline.trials().get(trial.id)
-        if found is None:
-            return []
-        base, base_metrics = found
-        exp = self.loop.session.experiment(trial.experiment)
-        assert self.host is not None
-        metrics = {**base_metrics, **experiment_metrics(exp, self.host.models()[exp.model])}
-        changes = compare_trial(trial.id, base, result.to_json(), metrics, self.options)
-        return [c.describe() for c in changes if c.verdict == REGRESSION]
+        comparison = self.gate.decide(self.loop.session, self.loop.result())
+        mine = [c for c in comparison.changes if c.trial == trial.id]
+        label = self.gate.baseline.label
+        lines = []
+        regressed = [c.describe() for c in mine if c.verdict == REGRESSION]
+        if regressed:
+            lines += [f"regression against {label}:", *(f"    {d}" for d in regressed)]
+        undecided = [c.describe() for c in mine if c.verdict == INCONCLUSIVE]
+        if undecided and not self.gate.options.allow_inconclusive:
+            notes = [n for n in self.gate.notes if n.startswith(f"{trial.id}: ")]
+            lines.append(f"inconclusive against {label} (--runner-allow-inconclusive passes it):")
+            lines += [f"    {d}" for d in undecided] + [f"    note: {n}" for n in notes]
+        return lines
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -253,10 +291,7 @@ class TrialItem(pytest.Item):
             problems.append(f"{result.status}: {result.error}")
             tail = [ln for ln in result.stderr_tail.strip().splitlines() if ln.strip()][-10:]
             problems += [f"    {ln}" for ln in tail]
-        regressed = plugin.regressions(self.trial, result)
-        if regressed and plugin.baseline is not None:
-            problems.append(f"regression against {plugin.baseline.label}:")
-            problems += [f"    {line}" for line in regressed]
+        problems += plugin.verdicts(self.trial)
         if problems:
             raise TrialFailed("\n".join(problems))
 

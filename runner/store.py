@@ -2,8 +2,8 @@
 
 Its plugin (runner/recorder.py) opens the store as a session starts and records the
 session, then each finished trial in its own transaction, so a runner killed with
-``kill -9`` loses at most the trial in flight.  WAL mode keeps the file readable (``runner history``)
-while a session writes it and never leaves it half-written.
+``kill -9`` loses at most the trial in flight.  WAL mode keeps the file readable
+(``runner history``) while a session writes it and never leaves it half-written.
 
 The schema is versioned with ``PRAGMA user_version`` and migrated forward on open, one
 step per version in ``MIGRATIONS`` (runner.storeschema); ``PRAGMA application_id`` marks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,45 @@ def test_regression_against_a_baseline_fails_the_trial(project):
     # A threshold above the change passes it.
     res = pytest_run(project.path, "--runner", "specs/work.yaml", "--runner-baseline",
                      "results1.json", "--runner-threshold", "80%")  # fmt: skip
+    assert res.returncode == 0, res.stdout
+
+
+SEEDED = Path(__file__).parent / "plugins" / "seeded.py"
+
+
+def _seeded(seed: int, shift: float, sd: float) -> str:
+    return (f"name: s\nmodel: seeded\nplugins: [{SEEDED}]\nrepeat: 3\nwarmup: 0\n"
+            f"params: {{seed: {seed}, shift_pct: {shift}, sd_pct: {sd}}}\n")  # fmt: skip
+
+
+def test_the_baseline_gate_measures_more_and_fails_what_it_cannot_decide(project):
+    """As `runner run --baseline`: 3 runs a side cannot decide, so the trial is measured
+    more; a change it still cannot decide fails unless inconclusive is allowed."""
+    assert project.run_spec(_seeded(7, 0, 3)).code == 0
+    project.write("specs/s.yaml", _seeded(8, 50, 3))
+    res = pytest_run(project.path, "--runner", "specs/s.yaml", "--runner-baseline",
+                     "results1.json", "--runner-db", "store.db")  # fmt: skip
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "s: regression against results1.json:" in res.stdout, res.stdout
+    assert "    s wall_s: " in res.stdout and "inconclusive" not in res.stdout
+    # The re-runs went into the session: 6 runs, not 3.
+    stored = project.run("compare", "results1.json", "latest", "--db", "store.db",
+                         "--format", "json")  # fmt: skip
+    (wall,) = [c for c in json.loads(stored.stdout)["changes"] if c["metric"] == "wall_s"]
+    assert (wall["base_n"], wall["new_n"], wall["verdict"]) == (3, 6, "regression"), wall
+    # Wide noise and few runs allowed (the draws of tests/test_decision.py's undecided
+    # gate): still undecided, a failure unless allowed.
+    assert project.run_spec(_seeded(1, 0, 20)).code == 0
+    project.write("specs/s.yaml", _seeded(2, 30, 20))
+    gate = ["--runner", "specs/s.yaml", "--runner-baseline", "results2.json",
+            "--runner-max-repeat", "6"]  # fmt: skip
+    res = pytest_run(project.path, *gate)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "s: inconclusive against results2.json (--runner-allow-inconclusive passes it):" in (
+        res.stdout
+    ), res.stdout
+    assert "    note: s: still undecided at --max-repeat 6 runs" in res.stdout
+    res = pytest_run(project.path, *gate, "--runner-allow-inconclusive")
     assert res.returncode == 0, res.stdout
 
 
