@@ -1,6 +1,6 @@
 """How often the gate cries wolf, and how often it catches a slowdown.  A report, not a test.
 
-    python bench/gate_quality.py [--sessions 20] [--only cpu] [--keep DIR]
+    python bench/gate_quality.py [--sessions 20] [--only cpu] [--keep DIR] [--pool K]
 
 For each workload, session after session: a baseline session (``runner run SPEC -o
 base.json``), then three separate gated sessions against it (``runner run SPEC
@@ -9,7 +9,9 @@ base.json``), then three separate gated sessions against it (``runner run SPEC
 as a user writes them: no repeat, warmup or threshold given, so the defaults decide.  A
 same-vs-same session that fails the gate (a regression, an improvement is not counted,
 or an inconclusive comparison) is a false alarm; a slowdown is caught when the gate
-reports a regression of ``wall_s``.  The last table judges the same sessions again at
+reports a regression of ``wall_s``.  With ``--pool K`` the baseline is the K latest
+baseline sessions pooled (``--baseline`` repeated), so that their drift widens the
+threshold; K - 1 more baseline sessions run first.  The last table judges the same sessions again at
 other thresholds, and on the CPU time of the runs instead of their wall time, to show
 what the default trades (``--rejudge DIR`` does only that, on sessions kept with
 ``--keep DIR``).
@@ -54,30 +56,36 @@ def spec(work: str, slowdown: int, folder: Path) -> Path:
     return path
 
 
-def wall_decision(base: Path, new: Path, folder: Path, threshold: float | None = None) -> str:
-    args = ["compare", base, new, "--format", "json"]
+def wall_decision(bases: list[Path], new: Path, folder: Path,
+                  threshold: float | None = None) -> str:  # fmt: skip
+    args = ["compare", *bases, new, "--format", "json"]
     if threshold is not None:
         args += ["--threshold", f"{threshold:g}"]
     report = json.loads(runner(*args, cwd=folder).stdout)
     return next(c["verdict"] for c in report["changes"] if c["metric"] == "wall_s")
 
 
-def study(work: str, sessions: int, folder: Path) -> dict[int, list[tuple[int, str, Path]]]:
+def study(work: str, sessions: int, folder: Path,
+          pool: int = 1) -> dict[int, list[tuple[int, str, Path]]]:  # fmt: skip
     """Slowdown -> per session (gate exit code, wall_s decision, result file)."""
     base_spec = spec(work, 0, folder)
     specs = {s: spec(work, s, folder) for s in SLOWDOWNS}
     out: dict[int, list[tuple[int, str, Path]]] = {s: [] for s in SLOWDOWNS}
-    for i in range(sessions):
+    for i in range(1 - pool, sessions):
         base = folder / f"{work}_base{i}.json"
         done = runner("run", base_spec, "-q", "--no-db", "-o", base, cwd=folder)
         if done.returncode != 0:
             raise SystemExit(f"baseline session failed: {done.stderr}")
+        if i < 0:
+            continue  # history for the first pooled baseline
+        bases = [folder / f"{work}_base{j}.json" for j in range(i - pool + 1, i + 1)]
         order = SLOWDOWNS[i % 3 :] + SLOWDOWNS[: i % 3]  # drift hits each variant alike
         for slowdown in order:
             new = folder / f"{work}_{slowdown}_{i}.json"
-            gate = runner("run", specs[slowdown], "-q", "--no-db", "-o", new, "--baseline",
-                          base, "--fail-on-regression", cwd=folder)  # fmt: skip
-            out[slowdown].append((gate.returncode, wall_decision(base, new, folder), new))
+            given = [a for b in bases for a in ("--baseline", str(b))]
+            gate = runner("run", specs[slowdown], "-q", "--no-db", "-o", new, *given,
+                          "--fail-on-regression", cwd=folder)  # fmt: skip
+            out[slowdown].append((gate.returncode, wall_decision(bases, new, folder), new))
         print(f"{work} session {i + 1}/{sessions}: " + ", ".join(
             f"+{s}%: {out[s][-1][1]}" for s in SLOWDOWNS), file=sys.stderr, flush=True)  # fmt: skip
     return out
@@ -138,6 +146,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--only", choices=sorted(WORKLOADS), action="append")
     parser.add_argument("--keep", type=Path, help="keep the result files in DIR")
+    parser.add_argument("--pool", type=int, default=1, metavar="K",
+                        help="the baseline: the K latest baseline sessions pooled")  # fmt: skip
     parser.add_argument("--rejudge", type=Path, metavar="DIR",
                         help="only judge again the sessions kept in DIR")  # fmt: skip
     args = parser.parse_args()
@@ -147,10 +157,11 @@ def main() -> int:
         return 0
     folder = args.keep or Path(tempfile.mkdtemp(prefix="gate-quality-"))
     folder.mkdir(parents=True, exist_ok=True)
-    results = {w: study(w, args.sessions, folder) for w in args.only or WORKLOADS}
+    results = {w: study(w, args.sessions, folder, args.pool) for w in args.only or WORKLOADS}
     n = args.sessions
+    pooled = f", the baseline {args.pool} sessions pooled" if args.pool > 1 else ""
     print(f"\n{n} sessions per cell; default spec (repeat 5, warmup 1), threshold 5%, "
-          "alpha 0.05, the gate re-running undecided trials up to 30 runs\n")  # fmt: skip
+          f"alpha 0.05, the gate re-running undecided trials up to 30 runs{pooled}\n")  # fmt: skip
     print("| workload | same vs same: gate failed (false alarms) | +10%: caught | "
           "+25%: caught | inconclusive (same / +10% / +25%) |")  # fmt: skip
     print("|---|---|---|---|---|")

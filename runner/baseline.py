@@ -11,12 +11,12 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
-from runner.compare import CompareOptions, Comparison, Side, compare, plural
+from runner.compare import CompareOptions, Comparison, Side, compare, plural, pool
 from runner.errors import UsageError
 from runner.limits import DEFAULT_BUDGET_S, DEFAULT_MAX_REPEAT
 from runner.results import OK
@@ -46,6 +46,11 @@ def load_side(ref: str, db: Path | None) -> Side:
         data = st.load(info.id)
     commit = f", commit {info.git_commit[:12]}" if info.git_commit else ""
     return Side(f"session {info.id} ({info.started}{commit})", data)
+
+
+def load_baseline(refs: Sequence[str], db: Path | None) -> Side:
+    """The baseline ``refs`` name: one side, or several sessions pooled (``compare.pool``)."""
+    return pool([load_side(ref, db) for ref in refs])
 
 
 def read_result_file(path: Path) -> dict[str, Any]:

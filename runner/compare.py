@@ -10,6 +10,10 @@ result to be significant; the reason says which, and the gate of ``runner run
 --baseline`` measures more before it settles on it.  Which way is worse comes from each
 metric's ``higher_is_better``; metrics without a direction (counts such as ``expected``)
 are not judged.  The statistics are runner.stats's (standard library only).
+
+A baseline may pool several sessions (``pool``): their runs are compared together, and the
+spread of their medians, what the machine drifts between sessions with no change at all,
+widens the threshold where it is larger, so that drift is not called a regression.
 docs/compare.md describes the output; runner.baseline reads the sides and holds the gate.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
@@ -73,6 +77,33 @@ class Side:
         return out
 
 
+def pool(sides: Sequence[Side]) -> Side:
+    """One baseline from several sessions of the same specs: each trial's runs from all of
+    them, and per metric each session's median (``session_medians``), whose spread is the
+    drift the comparison allows for.  A trial keeps the first side's status that is not ok."""
+    if len(sides) == 1:
+        return sides[0]
+    import copy
+    import statistics
+
+    data = copy.deepcopy(sides[0].data)
+    found = [s.trials() for s in sides]
+    for exp in data.get("experiments", []):
+        for trial in exp.get("trials", []):
+            each = [f[trial["id"]][0] for f in found if trial["id"] in f]
+            trial["runs"] = [r for t in each for r in t.get("runs", [])]
+            trial["status"] = next((t["status"] for t in each if t["status"] != "ok"), "ok")
+            medians: dict[str, list[float]] = {}
+            for t in each:
+                for name in {m for r in t.get("runs", []) for m in r.get("metrics", {})}:
+                    values = _values(t, name)
+                    if values:
+                        medians.setdefault(name, []).append(statistics.median(values))
+            trial["session_medians"] = medians
+    label = f"{len(sides)} sessions pooled: " + ", ".join(s.label for s in sides)
+    return Side(label, data)
+
+
 @dataclasses.dataclass
 class MetricChange:
     """One metric of one trial on both sides: the medians with their 95% intervals, the
@@ -94,6 +125,7 @@ class MetricChange:
     base_ci: tuple[float, float] = (math.nan, math.nan)
     new_ci: tuple[float, float] = (math.nan, math.nan)
     runs_needed: int = 0  # inconclusive for too few runs: the new side's runs that could decide
+    drift_pct: float | None = None  # a pooled baseline: its sessions' medians, max - min
 
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
@@ -246,9 +278,20 @@ def compare_trial(
                 base=base_values, new=new_values, alpha=options.alpha,
                 threshold=options.threshold_pct if threshold is None else float(threshold),
                 floor=float(info.get("floor") or 0.0),
+                drift=_drift(base.get("session_medians", {}).get(name, [])),
             )
         )  # fmt: skip
     return out
+
+
+def _drift(medians: Sequence[float]) -> float | None:
+    """How far the sessions' medians spread, in percent of their median; None for one."""
+    import statistics
+
+    if len(medians) < 2:
+        return None
+    center = statistics.median(medians)
+    return 100.0 * (max(medians) - min(medians)) / abs(center) if center else None
 
 
 def _values(trial: Mapping[str, Any], metric: str) -> list[float]:
@@ -258,18 +301,25 @@ def _values(trial: Mapping[str, Any], metric: str) -> list[float]:
 def _judge(
     trial: str, metric: str, *, unit: str, higher_is_better: bool, base: list[float],
     new: list[float], threshold: float, alpha: float, floor: float = 0.0,
+    drift: float | None = None,
 ) -> MetricChange:  # fmt: skip
     import statistics
 
     from runner import stats
 
+    widened = drift is not None and drift > threshold
+    given = threshold
+    if widened:
+        assert drift is not None
+        threshold = drift
     b, n = statistics.median(base), statistics.median(new)
     change = _change_pct(b, n)
     p = stats.mann_whitney_p(base, new)
     worse = change < 0 if higher_is_better else change > 0
     needed = 0
+    why = f" ({given:g}%, widened to the baseline sessions' drift)" if widened else ""
     if abs(change) <= threshold:
-        verdict, reason = UNCHANGED, f"within the {threshold:g}% threshold"
+        verdict, reason = UNCHANGED, f"within the {threshold:.3g}% threshold{why}"
     elif abs(n - b) <= floor:
         verdict, reason = UNCHANGED, f"within the metric's floor of {floor:g}{unit}"
     elif stats.smallest_p(len(base), len(new)) >= alpha:
@@ -281,11 +331,11 @@ def _judge(
         verdict, reason = INCONCLUSIVE, f"not significant: p={p:.2g} >= {alpha:g}"
     else:
         verdict = REGRESSION if worse else IMPROVEMENT
-        reason = f"p={p:.2g}, threshold {threshold:g}%"
+        reason = f"p={p:.2g}, threshold {threshold:.3g}%{why}"
     bi, ni = stats.median_interval(base), stats.median_interval(new)
     return MetricChange(trial, metric, unit, higher_is_better, b, n, change, p, threshold,
                         len(base), len(new), verdict, reason, (bi.low, bi.high),
-                        (ni.low, ni.high), needed)  # fmt: skip
+                        (ni.low, ni.high), needed, drift)  # fmt: skip
 
 
 def _change_pct(base: float, new: float) -> float:

@@ -50,8 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="collect the experiment specs (YAML) under PATH, one test per trial; repeatable",
     )  # fmt: skip
     group.addoption(
-        "--runner-baseline", metavar="FILE|ID", dest="runner_baseline",
-        help="also fail trials that regress against this JSON result file or stored session",
+        "--runner-baseline", metavar="FILE|ID", dest="runner_baseline", action="append",
+        help="also fail trials that regress against this JSON result file or stored "
+        "session; repeat it to pool several sessions, whose drift then widens the threshold",
     )  # fmt: skip
     group.addoption(
         "--runner-db", metavar="PATH", dest="runner_db",
@@ -114,17 +115,17 @@ class RunnerSpecs:
         self.gate = self._gate(config)
 
     def _gate(self, config: pytest.Config) -> RegressionGate | None:
-        from runner.baseline import GateOptions, RegressionGate, load_side
+        from runner.baseline import GateOptions, RegressionGate, load_baseline
         from runner.errors import RunnerError
         from runner.store import DEFAULT_PATH
 
         compare = self._compare_options(config)
-        ref = config.getoption("runner_baseline")
-        if not ref:
+        refs = config.getoption("runner_baseline")
+        if not refs:
             return None
         db = Path(config.getoption("runner_db") or DEFAULT_PATH)
         try:
-            baseline = load_side(ref, db)
+            baseline = load_baseline(refs, db)
         except RunnerError as exc:
             raise pytest.UsageError(f"--runner-baseline: {exc}") from None
         allow = config.getoption("runner_allow_inconclusive")

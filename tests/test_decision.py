@@ -24,8 +24,9 @@ def seeded_spec(seed: int, shift: float = 0, repeat: int = 10, sd: float = 3.0,
     )
 
 
-def decisions(cli, base: str, new: str, *args: str) -> tuple[int, dict]:
-    res = cli.run("compare", base, new, "--format", "json", *args)
+def decisions(cli, *sides: str) -> tuple[int, dict]:
+    """``runner compare`` of the sides (BASE... NEW, then any options) as JSON."""
+    res = cli.run("compare", *sides, "--format", "json")
     return res.code, json.loads(res.stdout)
 
 
@@ -147,6 +148,29 @@ def test_an_undecided_gate_fails_unless_inconclusive_is_allowed(runner_cli):
     allowed = runner_cli.run_spec(new, "--baseline", "results1.json", "--fail-on-regression",
                                   "--max-repeat", "6", "--allow-inconclusive")  # fmt: skip
     assert allowed.code == 0, allowed.stderr
+
+
+def test_a_pooled_baseline_widens_the_threshold_to_its_drift(runner_cli):
+    """Three baseline sessions that drifted (0, +8%, -5%): a +6% session is a regression
+    against the first alone, unchanged against the three pooled; +30% is caught by both."""
+    for seed, shift in [(11, 0), (12, 8), (13, -5), (14, 6), (15, 30)]:
+        assert runner_cli.run_spec(seeded_spec(seed, shift, sd=2), "--no-db").code == 0
+    pooled = ["results1.json", "results2.json", "results3.json"]
+    code, alone = decisions(runner_cli, "results1.json", "results4.json")
+    assert code == 1 and wall(alone)[0]["verdict"] == "regression", wall(alone)
+    code, report = decisions(runner_cli, *pooled, "results4.json")
+    (change,) = wall(report)
+    assert code == 0 and change["verdict"] == "unchanged", change
+    assert change["base_n"] == 30 and 11 < change["drift_pct"] < 16, change
+    assert "widened to the baseline sessions' drift" in change["reason"]
+    assert report["base"]["label"].startswith("3 sessions pooled: results1.json")
+    code, report = decisions(runner_cli, *pooled, "results5.json")
+    assert code == 1 and wall(report)[0]["verdict"] == "regression", wall(report)
+    # The gate pools the same way: --baseline repeated.
+    gate = runner_cli.run_spec(seeded_spec(16, 6, sd=2), "--no-db", "--fail-on-regression",
+                               *(a for p in pooled for a in ("--baseline", p)))  # fmt: skip
+    assert gate.code == 0, gate.stderr
+    assert "against baseline 3 sessions pooled" in gate.stderr, gate.stderr
 
 
 def test_interleave_runs_the_repeats_in_rounds(runner_cli):

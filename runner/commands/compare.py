@@ -79,7 +79,9 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
         f"the {TEST_NAME} over the runs gives p < alpha, inconclusive otherwise. Exit 1 on a "
         "regression, or on an inconclusive comparison unless --allow-inconclusive.",
     )
-    p.add_argument("base", metavar="BASE", help="JSON result file, session id, latest or previous")
+    p.add_argument("base", metavar="BASE", nargs="+",
+                   help="JSON result file, session id, latest or previous; several are "
+                   "pooled, and their drift widens the threshold")  # fmt: skip
     p.add_argument("new", metavar="NEW", help="JSON result file, session id, latest or previous")
     p.add_argument("--db", type=Path, metavar="PATH",
                    help="results store for session ids (default: .runner/results.db)")  # fmt: skip
@@ -92,12 +94,12 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def compare_command(args: argparse.Namespace, host: PluginHost) -> int:
-    from runner.baseline import load_side
+    from runner.baseline import load_baseline, load_side
     from runner.compare import compare
     from runner.store import DEFAULT_PATH
 
     db = args.db or DEFAULT_PATH
-    base, new = load_side(args.base, db), load_side(args.new, db)
+    base, new = load_baseline(args.base, db), load_side(args.new, db)
     comparison = compare(base, new, compare_options(args))
     if args.format == "json":
         text = json.dumps(comparison.to_json(), indent=1) + "\n"
@@ -125,7 +127,7 @@ def _cells(c: MetricChange) -> list[str]:
     return [c.trial, f"{c.metric} ({better} is better)",
             median_with_interval(c.base_median, *c.base_ci, unit=unit),
             median_with_interval(c.new_median, *c.new_ci, unit=unit), format_pct(c.change_pct),
-            f"{c.threshold_pct:g}%", f"{c.p_value:.3g}", f"{c.base_n}/{c.new_n}",
+            f"{c.threshold_pct:.3g}%", f"{c.p_value:.3g}", f"{c.base_n}/{c.new_n}",
             c.verdict]  # fmt: skip
 
 

@@ -48,8 +48,10 @@ def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--baseline",
         metavar="FILE|ID",
+        action="append",
         help="compare with a JSON result file or a stored session (ID, latest, "
-        "previous) at the end and list the regressions",
+        "previous) at the end and list the regressions; repeat it to pool several "
+        "sessions, whose drift then widens the threshold",
     )
     p.add_argument(
         "--fail-on-regression",
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace, host: PluginHost) -> int:
     db = store.store_path(options)
     gate = None
     if args.baseline:  # resolved before this session is stored: `latest` is the last one
-        base = baseline.load_side(args.baseline, db)
+        base = baseline.load_baseline(args.baseline, db)
         gate = baseline.RegressionGate(base, baseline.GateOptions(
             compare_options(args), max_repeat=args.max_repeat, budget_s=args.gate_budget,
             allow_inconclusive=args.allow_inconclusive, quiet=args.quiet, summary=args.summary,
