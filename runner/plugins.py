@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from runner.spec import Trial
 
 # Built-in plugins, name -> module, in registration order.  They use the same hooks as
-# third-party plugins; this and BUILTIN_MODELS are the only place the core names a model.
+# third-party plugins; this and BUILTIN_MODELS are the only place the core names one.
 # The models live in the repository's plugins/ folder, imported as runner.builtins
 # (installed there by setup.cfg; in a checkout, runner/checkout.py maps it) so nothing can
 # shadow them.  The executors' and the terminal's hooks are thin modules of their own: what
@@ -45,8 +45,9 @@ BUILTIN_PLUGINS: dict[str, str] = {
     **{name: f"runner.commands.{name}" for name in _COMMANDS},
     "serve": "runner.builtins.net.serve",
 }
-# Built-in plugins that only define models: imported the first time models (or the plugin
-# listing) are asked for, so commands that need none start without them.
+# Built-in plugins that only define models, each module named for its model: imported when
+# that model is first asked for by name, or all at once by a listing, so a command imports
+# only the models it uses.
 BUILTIN_MODELS: tuple[str, ...] = (
     "runner.builtins.thread",
     "runner.builtins.pool",
