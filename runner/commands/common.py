@@ -39,10 +39,10 @@ def add_run_count_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str) -> int:
-    from runner import spec
+    from runner.envelope import parse_bytes
 
     try:
-        return spec.parse_bytes(text)
+        return parse_bytes(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

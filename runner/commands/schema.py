@@ -41,7 +41,7 @@ def json_schema(host: PluginHost) -> dict[str, Any]:
     """JSON Schema of spec files, with every loaded model's params."""
     from pydantic.json_schema import models_json_schema
 
-    from runner.spec import Envelope
+    from runner.envelope import Envelope
 
     models = host.models()
     keys, defs = models_json_schema([(m.Params, "validation") for m in models.values()])

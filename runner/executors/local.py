@@ -277,7 +277,7 @@ def run_contained(
 def _out_of_memory(limit: int | None) -> str:
     if limit is None:
         return "out of memory"
-    from runner.spec import format_bytes
+    from runner.envelope import format_bytes
 
     return f"out of memory (limit {format_bytes(limit)})"
 
