@@ -229,6 +229,7 @@ def gate_lines(comparison: Comparison, trials: Iterable[Any], quiet: bool = Fals
     if quiet and not lines:
         return []
     head = f"against baseline {comparison.base.label}:"
+    lines += [f"  note: {n}" for n in comparison.machine_notes()]
     summary = comparison.counts(statuses=not failed)  # failed trials are listed already
     if failed:
         summary = f"{plural(len(failed), 'failed trial')}, {summary}"

@@ -100,6 +100,9 @@ def pool(sides: Sequence[Side]) -> Side:
                     if values:
                         medians.setdefault(name, []).append(statistics.median(values))
             trial["session_medians"] = medians
+    others = [s.data.get("environment", {}).get("other_work_pct") for s in sides]
+    busiest = max((x for x in others if isinstance(x, (int, float))), default=None)
+    data.setdefault("environment", {})["other_work_pct"] = busiest
     label = f"{len(sides)} sessions pooled: " + ", ".join(s.label for s in sides)
     return Side(label, data)
 
@@ -190,6 +193,21 @@ class Comparison:
     def fails_gate(self, allow_inconclusive: bool = False) -> bool:
         """True when a gate must fail: something got worse, or could not be decided."""
         return self.failed or (bool(self.inconclusive) and not allow_inconclusive)
+
+    def machine_notes(self) -> list[str]:
+        """A side measured while other work took much of the machine: its figures may
+        have moved with it, whatever the code did."""
+        from runner.environment import OTHER_WORK_PCT, says_busy
+
+        notes: list[str] = []
+        if not says_busy():
+            return notes
+        for name, side in (("baseline", self.base), ("new", self.new)):
+            others = side.data.get("environment", {}).get("other_work_pct")
+            if isinstance(others, (int, float)) and others > OTHER_WORK_PCT:
+                notes.append(f"other work took {others:g}% of the machine's CPUs during the "
+                             f"{name} session: a change may be the machine's")  # fmt: skip
+        return notes
 
     def counts(self, statuses: bool = True) -> str:
         """One line of counts; ``statuses=False`` leaves out trials newly failing."""

@@ -45,10 +45,11 @@ def capture() -> dict[str, Any]:
 
 
 def machine_state() -> dict[str, Any]:
-    """Load average (1, 5, 15 min), other runnable processes, governor and frequency."""
+    """Load average (1, 5, 15 min), other runnable processes, governor and frequency, and
+    the CPU time used so far by the machine and by this session (for ``other_work_pct``)."""
     from glob import glob
 
-    state: dict[str, Any] = {"load": None, "runnable": None}
+    state: dict[str, Any] = {"load": None, "runnable": None, **_cpu_time()}
     try:
         fields = (_read("/proc/loadavg") or "").split()  # "0.5 0.4 0.3 2/180 1234"
         state["load"] = [float(x) for x in fields[:3]]
@@ -64,16 +65,58 @@ def machine_state() -> dict[str, Any]:
     return state
 
 
+def _cpu_time() -> dict[str, float | None]:
+    """The machine's busy CPU seconds since boot (/proc/stat), this process's and its
+    reaped descendants' (the session's trials), and a clock to divide by."""
+    import resource
+    import time
+
+    busy = None
+    fields = (_read("/proc/stat") or "").split("\n", 1)[0].split()
+    if fields[:1] == ["cpu"] and len(fields) >= 9:
+        # user nice system idle iowait irq softirq steal: all but idle and iowait
+        ticks = [int(x) for x in fields[1:9]]
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    own = sum(u.ru_utime + u.ru_stime for u in usage)
+    return {"busy_cpu_s": busy, "own_cpu_s": own, "clock_s": time.monotonic()}
+
+
+def other_work_pct(start: dict[str, Any], end: dict[str, Any], cpus: int) -> float | None:
+    """How much of the machine's CPU time other work took between two states, in percent
+    of all its CPUs: what the load average, a minute's mean, hides in bursts."""
+    try:
+        busy = end["busy_cpu_s"] - start["busy_cpu_s"]
+        own = end["own_cpu_s"] - start["own_cpu_s"]
+        elapsed = end["clock_s"] - start["clock_s"]
+    except (KeyError, TypeError):
+        return None
+    if elapsed <= 0:
+        return None
+    return round(max(0.0, min(100.0, 100.0 * (busy - own) / (elapsed * cpus))), 1)
+
+
+OTHER_WORK_PCT = 25.0  # other work above this share of the CPUs: the session says so
 BUSY_LOAD = 0.5  # 1-minute load per CPU above which a session warns (RUNNER_BUSY_LOAD)
+
+
+def _busy_load() -> float:
+    try:
+        return float(os.environ.get("RUNNER_BUSY_LOAD", BUSY_LOAD))
+    except ValueError:
+        return BUSY_LOAD
+
+
+def says_busy() -> bool:
+    """Whether a busy machine is said at all: not with ``RUNNER_BUSY_LOAD=inf``."""
+    return _busy_load() != float("inf")
 
 
 def busy(state: dict[str, Any], cpus: int) -> str | None:
     """Why the machine is too busy to measure well, or None: a load above BUSY_LOAD per
-    CPU (the environment variable RUNNER_BUSY_LOAD sets another; ``inf``: never)."""
-    try:
-        per_cpu = float(os.environ.get("RUNNER_BUSY_LOAD", BUSY_LOAD))
-    except ValueError:
-        per_cpu = BUSY_LOAD
+    CPU (the environment variable RUNNER_BUSY_LOAD sets another; ``inf``: never, and no
+    warning of other work at the end either)."""
+    per_cpu = _busy_load()
     load = (state.get("load") or [0.0])[0]
     if load <= cpus * per_cpu:
         return None
@@ -108,9 +151,16 @@ def runner_session_start(session: Session) -> None:
 
 
 @hookimpl(tryfirst=True)
-def runner_session_finish(result: SessionResult) -> None:
+def runner_session_finish(session: Session, result: SessionResult) -> None:
     # First, so that the result file and the store both get it.
-    result.environment["state_end"] = machine_state()
+    env = result.environment
+    env["state_end"] = machine_state()
+    others = other_work_pct(env.get("state_start") or {}, env["state_end"], os.cpu_count() or 1)
+    env["other_work_pct"] = others
+    warn = not session.options.get("quiet") and says_busy()
+    if others is not None and others > OTHER_WORK_PCT and warn:
+        print(f"warning: other work took {others:g}% of the machine's CPUs during this "
+              "session: its figures may have moved with it", file=sys.stderr)  # fmt: skip
 
 
 def _version(name: str) -> str | None:

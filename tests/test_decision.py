@@ -4,6 +4,9 @@ distributions with a known shift (tests/plugins/seeded.py), through the CLI."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,6 +176,31 @@ def test_a_pooled_baseline_widens_the_threshold_to_its_drift(runner_cli):
     assert "against baseline 3 sessions pooled" in gate.stderr, gate.stderr
 
 
+def test_other_work_during_the_session_is_measured_and_said(runner_cli):
+    """A busy loop on every CPU: the session finds at least half of the machine's CPU time
+    taken by other work (all of it, less what the session's own processes got), and says
+    so."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+               for _ in range(os.cpu_count() or 1)]  # fmt: skip
+    try:
+        runner_cli.env["RUNNER_BUSY_LOAD"] = "1000"  # the load warning off, the other one on
+        res = runner_cli.run_spec(seeded_spec(1, repeat=20), "--no-db")
+    finally:
+        for proc in burners:
+            proc.kill()
+            proc.wait()
+    assert res.code == 0, res.stderr
+    assert res.results["environment"]["other_work_pct"] >= 50, res.results["environment"]
+    assert "warning: other work took " in res.stderr, res.stderr
+    assert "of the machine's CPUs during this session" in res.stderr
+    # A comparison with that session as its baseline says so.
+    assert runner_cli.run_spec(seeded_spec(2, repeat=20), "--no-db").code == 0
+    compared = runner_cli.run("compare", "results1.json", "results2.json")
+    assert "of the machine's CPUs during the baseline session: a change may be the machine's" in (
+        compared.stdout
+    ), compared.stdout
+
+
 def test_interleave_runs_the_repeats_in_rounds(runner_cli):
     spec = seeded_spec(1, repeat=3, arms=2).replace("warmup: 0", "warmup: 1")
     res = runner_cli.run_spec(spec, "--interleave")
@@ -199,6 +227,8 @@ def test_the_machine_state_is_recorded_and_a_busy_machine_said_once(runner_cli):
     for key in ("state_start", "state_end"):
         state = env[key]
         assert len(state["load"]) == 3 and state["runnable"] >= 0
-        assert set(state) == {"load", "runnable", "governor", "cpu_mhz"}
+        assert set(state) == {"load", "runnable", "governor", "cpu_mhz", "busy_cpu_s",
+                              "own_cpu_s", "clock_s"}  # fmt: skip
+    assert 0 <= env["other_work_pct"] <= 100
     quiet = runner_cli.run_spec(seeded_spec(1, repeat=1), "--no-db", "-q")
     assert "warning" not in quiet.stderr

@@ -186,7 +186,7 @@ def _notes(comparison: Comparison) -> list[str]:
             f"{', '.join(comparison.too_few_runs)} (use more repeats, or let the gate of "
             "`runner run --baseline` measure more)"
         )
-    return notes
+    return notes + comparison.machine_notes()
 
 
 def _md(text: Any) -> str:
