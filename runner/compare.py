@@ -197,14 +197,12 @@ class Comparison:
     def machine_notes(self) -> list[str]:
         """A side measured while other work took much of the machine: its figures may
         have moved with it, whatever the code did."""
-        from runner.environment import OTHER_WORK_PCT, says_busy
+        from runner.environment import busy_during
 
-        notes: list[str] = []
-        if not says_busy():
-            return notes
+        notes = []
         for name, side in (("baseline", self.base), ("new", self.new)):
-            others = side.data.get("environment", {}).get("other_work_pct")
-            if isinstance(others, (int, float)) and others > OTHER_WORK_PCT:
+            others = busy_during(side.data.get("environment", {}))
+            if others is not None:
                 notes.append(f"other work took {others:g}% of the machine's CPUs during the "
                              f"{name} session: a change may be the machine's")  # fmt: skip
         return notes

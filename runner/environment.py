@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys  # the rest is imported by the functions that use it: most commands use none
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from runner import hookimpl
@@ -97,6 +98,15 @@ def other_work_pct(start: dict[str, Any], end: dict[str, Any], cpus: int) -> flo
 
 
 OTHER_WORK_PCT = 25.0  # other work above this share of the CPUs: the session says so
+
+
+def busy_during(environment: Mapping[str, Any]) -> float | None:
+    """The share of the CPUs other work took during the session that recorded
+    ``environment``, if it is above OTHER_WORK_PCT and a busy machine is said; else None."""
+    others = environment.get("other_work_pct")
+    if isinstance(others, (int, float)) and others > OTHER_WORK_PCT and says_busy():
+        return float(others)
+    return None
 BUSY_LOAD = 0.5  # 1-minute load per CPU above which a session warns (RUNNER_BUSY_LOAD)
 
 
@@ -151,16 +161,12 @@ def runner_session_start(session: Session) -> None:
 
 
 @hookimpl(tryfirst=True)
-def runner_session_finish(session: Session, result: SessionResult) -> None:
+def runner_session_finish(result: SessionResult) -> None:
     # First, so that the result file and the store both get it.
     env = result.environment
     env["state_end"] = machine_state()
-    others = other_work_pct(env.get("state_start") or {}, env["state_end"], os.cpu_count() or 1)
-    env["other_work_pct"] = others
-    warn = not session.options.get("quiet") and says_busy()
-    if others is not None and others > OTHER_WORK_PCT and warn:
-        print(f"warning: other work took {others:g}% of the machine's CPUs during this "
-              "session: its figures may have moved with it", file=sys.stderr)  # fmt: skip
+    start = env.get("state_start") or {}
+    env["other_work_pct"] = other_work_pct(start, env["state_end"], os.cpu_count() or 1)
 
 
 def _version(name: str) -> str | None:

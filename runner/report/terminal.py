@@ -148,6 +148,13 @@ class TerminalReporter:
         if result.interrupted:
             summary += f"; interrupted after {finished} of {self.count} trials"
         self.err.print(summary, style="bold red" if bad or result.interrupted else "bold green")
+        from runner.environment import busy_during
+
+        others = busy_during(result.environment)
+        if others is not None:
+            warning = (f"warning: other work took {others:g}% of the machine's CPUs during this "
+                       "session: its figures may have moved with it")  # fmt: skip
+            self.err.print(warning, markup=False)
 
 
 def _problem(result: TrialResult) -> str:
