@@ -107,6 +107,8 @@ def busy_during(environment: Mapping[str, Any]) -> float | None:
     if isinstance(others, (int, float)) and others > OTHER_WORK_PCT and says_busy():
         return float(others)
     return None
+
+
 BUSY_LOAD = 0.5  # 1-minute load per CPU above which a session warns (RUNNER_BUSY_LOAD)
 
 
