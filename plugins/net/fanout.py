@@ -220,33 +220,61 @@ def _reap(pids: list[int], replied: set[int]) -> None:
 
 
 class _GreenGate:
-    """A reusable barrier for greenlets, like ``threading.Barrier``."""
+    """A reusable barrier for greenlets, like ``threading.Barrier``.
+
+    One timer per round, started by the first to arrive, rather than one per waiter:
+    10,000 clients at the gate would otherwise start and cancel 10,000 timers, inside the
+    window that ``connect_s`` measures.
+    """
 
     def __init__(self, count: int) -> None:
+        from gevent import get_hub
         from gevent.event import Event
 
         self._event_type = Event
+        self._loop = get_hub().loop
         self.count = count
         self.arrived = 0
         self.event = Event()
-        self.broken = False
+        self.timer: Any = None
+        self.why = ""  # why the gate broke; empty while it holds
 
     def wait(self, seconds: float) -> None:
+        """Wait until all have arrived; the first to arrive sets the round's ``seconds``."""
         event = self.event
         self.arrived += 1
         if self.arrived >= self.count:  # the last one in lets this round go; the next starts
             self.arrived = 0
             self.event = self._event_type()
+            self._stop_timer()
             event.set()
-        elif not event.wait(seconds):
-            self.broken = True
-            raise TimeoutError("not every client reached the gate in time")
-        if self.broken:
-            raise TimeoutError("a client failed before reaching the gate")
+        else:
+            if self.timer is None and not self.why:
+                self.timer = self._loop.timer(seconds)
+                self.timer.start(self._expire, event)
+            event.wait()
+        if self.why:
+            raise TimeoutError(self.why)
+
+    def _expire(self, event: Any) -> None:
+        self.timer = None
+        if event is self.event:  # this round is still waiting for someone
+            self.why = self.why or "not every client reached the gate in time"
+            event.set()
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.close()
+            self.timer = None
 
     def abort(self) -> None:
-        self.broken = True
+        self.why = self.why or "a client failed before reaching the gate"
+        self._stop_timer()
         self.event.set()
+
+    def close(self) -> None:
+        """No timer left behind once the run is over."""
+        self._stop_timer()
 
 
 def _greenlets(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
@@ -266,11 +294,14 @@ def _greenlets(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
             gate.abort()
 
     greenlets = [gevent.spawn(body, i) for i in range(count)]
-    gevent.joinall(greenlets, timeout=timeout)
-    running = sum(not g.dead for g in greenlets)
-    if running:
-        gevent.killall(greenlets, block=True, timeout=5)
-        raise ModelError(f"{running} client greenlets still running after {timeout:.0f} s")
+    try:
+        gevent.joinall(greenlets, timeout=timeout)
+        running = sum(not g.dead for g in greenlets)
+        if running:
+            gevent.killall(greenlets, block=True, timeout=5)
+            raise ModelError(f"{running} client greenlets still running after {timeout:.0f} s")
+    finally:
+        gate.close()
     if failures:
         raise ModelError(failures[0])
     return results
