@@ -23,6 +23,7 @@ from . import fileproto as proto
 from .fanout import Env, run_clients
 from .idle import is_kernel_timeout, kernel_timeouts
 from .limits import KEPT_MAX_BYTES
+from .slowclient import slow_sockmod  # here, not in each client: a forked one would import it
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -118,8 +119,6 @@ def download_job(env: Env, plan: Plan) -> tuple[list[Fetch], int]:
     Returns what it fetched and when its last transfer ended (``time.monotonic_ns``),
     before any hashing left for after the timed window.
     """
-    from .slowclient import slow_sockmod
-
     sockmod = slow_sockmod(env.sockmod, plan.rate_mib_s, plan.think_ms, env.sleep)
     done: list[Fetch] = []
     for _ in range(len(plan.manifest)):  # bounded: never more files than the list holds
