@@ -18,11 +18,10 @@ from runner.model import Metric, Model, Params, RunContext
 
 from .net import link
 from .net.address import check_server
-from .net.limits import CHUNK_MAX_BYTES, IO_TIMEOUT_MAX_S
+from .net.limits import CHUNK_MAX_BYTES, IO_TIMEOUT_MAX_S, KEPT_MAX_BYTES
 
 MAX_PROCESS_CLIENTS = 256
 MAX_GENERATED_BYTES = 4 << 30
-MAX_KEPT = 1 << 30  # verify: after, save: false holds the downloads in memory
 
 
 class TcpParams(Params):
@@ -103,7 +102,11 @@ class TcpParams(Params):
             )
         if self.workload == "download" and self.files * self.file_size > MAX_GENERATED_BYTES:
             raise ValueError("files x file_size exceeds 4 GiB of generated data")
-        if self.verify == "after" and not self.save and self.files * self.file_size > MAX_KEPT:
+        if (
+            self.verify == "after"
+            and not self.save
+            and self.files * self.file_size > KEPT_MAX_BYTES
+        ):
             raise ValueError(
                 "verify: after without save keeps every file in memory until the end: "
                 "files x file_size must stay within 1 GiB (or set save: true)"

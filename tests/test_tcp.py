@@ -296,3 +296,35 @@ def test_echo_clients_give_up_on_a_server_that_never_answers(runner_cli, client)
     assert (m["connections"], m["errors"]) == (2, 2)
     assert "round_trips_per_s" not in m
     assert waited < 30
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_connect_that_gets_no_answer_ends_after_io_timeout(runner_cli, client):
+    # A listener whose accept queue is full: the kernel drops every further SYN, so a
+    # connect waits for ever unless something bounds it (gevent's connects are bounded by
+    # the run's one idle reaper, not a timer each).  30 s only bounds a hang.
+    import socket
+    import time
+
+    with (
+        socket.create_server(("127.0.0.1", 0), backlog=0) as full,
+        socket.create_connection(full.getsockname(), timeout=5),  # fills the queue
+    ):
+        port = full.getsockname()[1]
+        started = time.monotonic()
+        res = runner_cli.run_spec(
+            f"""
+            model: tcp
+            params: {{workload: echo, server: "127.0.0.1:{port}", client: {client},
+                      clients: 2, messages: 5, io_timeout: 1}}
+            repeat: 1
+            warmup: 0
+            timeout: 30
+            """
+        )
+        waited = time.monotonic() - started
+    (trial,) = res.trials
+    assert trial["status"] == "error"
+    assert "no client could connect" in trial["error"], trial["error"]
+    assert "connect:" in trial["error"], trial["error"]
+    assert waited < 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import mmap
 import socket
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ from runner.percentiles import percentile
 from . import fileproto as proto
 from .fanout import Env, run_clients
 from .idle import is_kernel_timeout, kernel_timeouts
+from .limits import KEPT_MAX_BYTES
+from .slowclient import slow_sockmod  # here, not in each client: a forked one would import it
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -50,16 +53,16 @@ class Plan:
     rate_mib_s: float | None = None  # each client's read rate at most; None: flat out
     think_ms: float = 0.0  # each client's pause on the open connection before a request
     verify: str = "inline"  # inline | after | size: see plugins.tcp's ``verify``
+    # verify: after, nothing saved: where each file's bytes go, by list index (see _arena)
+    kept: list[memoryview] | None = None
 
 
-def fetch(
-    sockmod: Any, plan: Plan, index: int, kept: dict[int, bytearray] | None = None
-) -> tuple[str, int, str]:
+def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
     """Fetch file ``index`` of the list; return ``(outcome, bytes received, detail)``.
 
     The outcome is ``ok`` only for a verified file; ``unchecked`` for one whose sha256 is
     left for after the timed window (``verify: after``): its bytes are then in
-    ``kept[index]``, or in its saved file.
+    ``plan.kept[index]``, or in its saved file.
     """
     name, size, digest = plan.manifest[index]
     got = 0
@@ -78,9 +81,8 @@ def fetch(
             return "length", 0, f"server announced {length} bytes, the list says {size}"
         if sockmod is socket:  # the body: the kernel bounds each wait, no poll per receive
             kernel_timeouts(sock, plan.io_timeout)
-        if plan.verify == "after" and out is None and kept is not None:
-            kept[index] = body = _take_buffer(length)
-            return _receive_into(sock, memoryview(body), plan)
+        if plan.verify == "after" and out is None and plan.kept is not None:
+            return _receive_into(sock, plan.kept[index], plan)
         if plan.verify != "inline":
             return _receive_unhashed(sock, out, length, plan)
         h = hashlib.sha256()
@@ -117,21 +119,18 @@ def download_job(env: Env, plan: Plan) -> tuple[list[Fetch], int]:
     Returns what it fetched and when its last transfer ended (``time.monotonic_ns``),
     before any hashing left for after the timed window.
     """
-    from .slowclient import slow_sockmod
-
     sockmod = slow_sockmod(env.sockmod, plan.rate_mib_s, plan.think_ms, env.sleep)
     done: list[Fetch] = []
-    kept: dict[int, bytearray] = {}
     for _ in range(len(plan.manifest)):  # bounded: never more files than the list holds
         index = env.take()
         if index >= len(plan.manifest) or time.monotonic() > plan.deadline:
             break
         t0 = time.monotonic_ns()
-        outcome, got, detail = fetch(sockmod, plan, index, kept)
+        outcome, got, detail = fetch(sockmod, plan, index)
         done.append((index, outcome, got, time.monotonic_ns() - t0, detail))
     transfers_end = time.monotonic_ns()
     if plan.verify == "after":
-        done = _verify_after(env, plan, done, kept)
+        done = _verify_after(env, plan, done)
     return done, transfers_end
 
 
@@ -178,19 +177,45 @@ def _receive_unhashed(sock: Any, out: Any, length: int, plan: Plan) -> tuple[str
     return ("unchecked" if plan.verify == "after" else "ok"), got, ""
 
 
-# Buffers for ``verify: after`` without saving, reused from run to run in this process:
-# fresh pages would cost a fault each inside the timed window.
-_BUFFERS: dict[int, list[bytearray]] = {}
+# verify: after without saving: one anonymous mapping holds every file, reused from run
+# to run in this process and touched once when made, so no page faults inside the timed
+# window.  Private, with huge pages where the kernel allows, so the copy out of the
+# socket is not slowed by a TLB miss every 4 KiB (a quarter of a stream's speed); shared
+# for process clients, which then write into the same pages rather than copies of them
+# (the kernel gives shared memory no huge pages unless told to).
+_ARENA: dict[tuple[int, bool], mmap.mmap] = {}
+_TOUCH = 1 << 20
 
 
-def _take_buffer(size: int) -> bytearray:
-    free = _BUFFERS.get(size)
-    return free.pop() if free else bytearray(size)
+def _arena(manifest: list[Entry], shared: bool) -> list[memoryview]:
+    """A view per listed file, each its size, into this process's one arena."""
+    sizes = [size for _, size, _ in manifest]
+    total = sum(sizes)
+    if total > KEPT_MAX_BYTES:
+        raise ModelError(
+            f"verify: after without save keeps every file in memory: the list holds "
+            f"{total} bytes, more than {KEPT_MAX_BYTES}; set save: true"
+        )
+    arena = _ARENA.get((total, shared))
+    if arena is None:
+        _ARENA.clear()  # one at a time: a trial's files do not change size between runs
+        flags = mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE
+        arena = mmap.mmap(-1, max(total, 1), flags=flags | mmap.MAP_ANONYMOUS)
+        if not shared and hasattr(mmap, "MADV_HUGEPAGE"):
+            arena.madvise(mmap.MADV_HUGEPAGE)
+        zeros = bytes(_TOUCH)
+        for at in range(0, total, _TOUCH):  # fault every page in now, not while timed
+            arena[at : at + _TOUCH] = zeros[: min(_TOUCH, total - at)]
+        _ARENA[(total, shared)] = arena
+    whole = memoryview(arena)
+    views, at = [], 0
+    for size in sizes:
+        views.append(whole[at : at + size])
+        at += size
+    return views
 
 
-def _verify_after(
-    env: Env, plan: Plan, done: list[Fetch], kept: dict[int, bytearray]
-) -> list[Fetch]:
+def _verify_after(env: Env, plan: Plan, done: list[Fetch]) -> list[Fetch]:
     """Hash what arrived once every client's transfers are over: ``unchecked`` gets a verdict."""
     import contextlib
 
@@ -199,20 +224,17 @@ def _verify_after(
     checked: list[Fetch] = []
     for index, outcome, got, ns, detail in done:
         if outcome == "unchecked":
-            verdict, why = _check_one(plan, index, kept.pop(index, None))
+            verdict, why = _check_one(plan, index)
             checked.append((index, verdict, got, ns, why))
         else:
             checked.append((index, outcome, got, ns, detail))
-    for body in kept.values():  # transfers cut short: their buffers go back too
-        _BUFFERS.setdefault(len(body), []).append(body)
     return checked
 
 
-def _check_one(plan: Plan, index: int, body: bytearray | None) -> tuple[str, str]:
+def _check_one(plan: Plan, index: int) -> tuple[str, str]:
     digest = plan.manifest[index][2]
-    if body is not None:
-        actual = hashlib.sha256(body).hexdigest()
-        _BUFFERS.setdefault(len(body), []).append(body)
+    if plan.kept is not None:
+        actual = hashlib.sha256(plan.kept[index]).hexdigest()
     else:  # saved: read it back
         assert plan.save_dir is not None
         h = hashlib.sha256()
@@ -246,10 +268,11 @@ def run_download(
     from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
+    kept = _arena(manifest, kind == "process") if verify == "after" and save_dir is None else None
     deadline = time.monotonic() + timeout
     plan = Plan(
         family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir, rate_mib_s,
-        think_ms, verify,
+        think_ms, verify, kept,
     )  # fmt: skip
     t0, start_ns = time.perf_counter_ns(), time.monotonic_ns()
     per_client = run_clients(kind, clients, lambda env: download_job(env, plan), timeout)

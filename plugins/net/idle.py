@@ -11,7 +11,8 @@ nothing per operation when it is set once:
 - :class:`IdleReaper`: for gevent sockets (non-blocking underneath, so the kernel
   options do not apply), one greenlet that looks at every watched connection each
   half timeout and stops the handler of one that has neither received data nor an
-  acknowledgement for ``seconds`` (Linux ``TCP_INFO``).
+  acknowledgement for ``seconds`` (Linux ``TCP_INFO``), counting from when it was
+  watched at the earliest, so a connect that gets no answer is ended too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+import time
 from typing import Any
 
 _TIMEVAL = struct.Struct("ll")
@@ -62,7 +64,7 @@ class IdleReaper:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.watched: dict[Any, Any] = {}  # greenlet -> its socket
+        self.watched: dict[Any, tuple[Any, float]] = {}  # greenlet -> its socket, since when
         self._loop: Any = None
 
     @staticmethod
@@ -72,7 +74,7 @@ class IdleReaper:
     def watch(self, glet: Any, sock: Any) -> None:
         import gevent
 
-        self.watched[glet] = sock
+        self.watched[glet] = (sock, time.monotonic())
         if self._loop is None:
             self._loop = gevent.spawn(self._run)
 
@@ -85,9 +87,10 @@ class IdleReaper:
         limit_ms = self.seconds * 1000
         while True:
             gevent.sleep(self.seconds / 2)
-            for glet, sock in list(self.watched.items()):
-                idle = idle_ms(sock)
-                if idle is not None and idle >= limit_ms:
+            now = time.monotonic()
+            for glet, (sock, since) in list(self.watched.items()):
+                idle = idle_ms(sock)  # before the handshake ends: since boot, or nothing
+                if idle is not None and min(idle, (now - since) * 1000) >= limit_ms:
                     self.watched.pop(glet, None)
                     glet.kill(TimeoutError(f"idle for {self.seconds:g} s"), block=False)
 

@@ -9,6 +9,7 @@ from runner.errors import ModelError
 
 IO_TIMEOUT_MAX_S = 600.0  # the longest any one socket operation may wait
 CHUNK_MAX_BYTES = 16 << 20  # read and send size of the file server
+KEPT_MAX_BYTES = 1 << 30  # verify: after without save holds every file in memory
 
 
 def raise_nofile(needed: int = 0, who: str = "this process") -> int:
