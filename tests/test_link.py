@@ -137,8 +137,11 @@ def test_tcp_delivers_every_byte_through_loss_by_resending(runner_cli):
     for m in metrics:
         assert (m["files_verified"], m["bytes_lost"], m["errors"]) == (6, 0, 0)
     clean, lossy = metrics[:3], metrics[3:]
-    # About 4,300 segments each way at 5%: hundreds resent; with no loss, only the odd probe.
-    assert min(m["retransmits"] for m in lossy) > 10 * max(1, *(m["retransmits"] for m in clean))
+    # Every lossy trial resends; all of them together far more than the clean ones, which
+    # resend a few too (tail-loss probes, and under load dozens of spurious ones).  How
+    # many varies a lot: veth offloads segments, and a super-segment lost is resent as one.
+    resent, probes = [m["retransmits"] for m in lossy], [m["retransmits"] for m in clean]
+    assert min(resent) > 0 and sum(resent) > 3 * max(10, sum(probes)), (resent, probes)
 
 
 @needs_link
