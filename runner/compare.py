@@ -25,11 +25,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner.stats import DEFAULT_ALPHA, TEST_NAME
+
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 INCONCLUSIVE = "inconclusive"
 DEFAULT_THRESHOLD_PCT = 5.0
-DEFAULT_ALPHA = 0.05
-TEST_NAME = "Mann-Whitney U, two-sided"
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$")
 
 

@@ -15,6 +15,9 @@ import functools
 import math
 from collections.abc import Sequence
 
+DEFAULT_ALPHA = 0.05  # the significance level of a comparison
+TEST_NAME = "Mann-Whitney U, two-sided"  # the test of a comparison, as results name it
+
 EXACT_MAX_CELLS = 2_500  # n1 * n2 up to which U's exact distribution is counted (50 x 50)
 
 

@@ -38,8 +38,7 @@ def validate(args: argparse.Namespace, host: PluginHost) -> int:
 
 def repeat_warning(exp: Experiment) -> str | None:
     """Why ``repeat`` can never give a significant comparison, or None."""
-    from runner.compare import DEFAULT_ALPHA, TEST_NAME
-    from runner.stats import runs_needed
+    from runner.stats import DEFAULT_ALPHA, TEST_NAME, runs_needed
 
     needed = runs_needed(DEFAULT_ALPHA)
     if exp.repeat >= needed:
