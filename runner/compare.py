@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner import stats
 from runner.stats import DEFAULT_ALPHA, TEST_NAME
 
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
@@ -321,19 +322,15 @@ def _judge(
 ) -> MetricChange:  # fmt: skip
     import statistics
 
-    from runner import stats
-
-    widened = drift is not None and drift > threshold
     given = threshold
-    if widened:
-        assert drift is not None
+    if drift is not None and drift > threshold:
         threshold = drift
     b, n = statistics.median(base), statistics.median(new)
     change = _change_pct(b, n)
     p = stats.mann_whitney_p(base, new)
     worse = change < 0 if higher_is_better else change > 0
     needed = 0
-    why = f" ({given:g}%, widened to the baseline sessions' drift)" if widened else ""
+    why = f" ({given:g}%, widened to the baseline sessions' drift)" if threshold != given else ""
     if abs(change) <= threshold:
         verdict, reason = UNCHANGED, f"within the {threshold:.3g}% threshold{why}"
     elif abs(n - b) <= floor:
