@@ -270,28 +270,35 @@ def test_c10k_holds_ten_thousand_connections(runner_cli):
     assert m["errors"] == 0
 
 
+def _echo_with_a_1s_io_timeout(runner_cli, port: int, client: str):
+    """Two echo clients of kind ``client`` against 127.0.0.1:PORT, io_timeout 1 s, the
+    run's timeout 30 s (it only bounds a hang): the result, and the seconds it took."""
+    import time
+
+    started = time.monotonic()
+    res = runner_cli.run_spec(
+        f"""
+        model: tcp
+        params: {{workload: echo, server: "127.0.0.1:{port}", client: {client},
+                  clients: 2, messages: 5, io_timeout: 1}}
+        repeat: 1
+        warmup: 0
+        timeout: 30
+        """
+    )
+    return res, time.monotonic() - started
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 def test_echo_clients_give_up_on_a_server_that_never_answers(runner_cli, client):
     # A listener that never accepts: the kernel completes every handshake and takes the
     # requests, nothing ever comes back.  Each client must end its wait after io_timeout
     # (set once per socket, not per operation) and say so; 30 s only bounds a hang.
     import socket
-    import time
 
     with socket.create_server(("127.0.0.1", 0), backlog=16) as mute:
         port = mute.getsockname()[1]
-        started = time.monotonic()
-        res = runner_cli.run_spec(
-            f"""
-            model: tcp
-            params: {{workload: echo, server: "127.0.0.1:{port}", client: {client},
-                      clients: 2, messages: 5, io_timeout: 1}}
-            repeat: 1
-            warmup: 0
-            timeout: 30
-            """
-        )
-        waited = time.monotonic() - started
+        res, waited = _echo_with_a_1s_io_timeout(runner_cli, port, client)
     (m,) = runs(ok_trials(res)[0])
     assert (m["connections"], m["errors"]) == (2, 2)
     assert "round_trips_per_s" not in m
@@ -304,25 +311,13 @@ def test_a_connect_that_gets_no_answer_ends_after_io_timeout(runner_cli, client)
     # connect waits for ever unless something bounds it (gevent's connects are bounded by
     # the run's one idle reaper, not a timer each).  30 s only bounds a hang.
     import socket
-    import time
 
     with (
         socket.create_server(("127.0.0.1", 0), backlog=0) as full,
         socket.create_connection(full.getsockname(), timeout=5),  # fills the queue
     ):
         port = full.getsockname()[1]
-        started = time.monotonic()
-        res = runner_cli.run_spec(
-            f"""
-            model: tcp
-            params: {{workload: echo, server: "127.0.0.1:{port}", client: {client},
-                      clients: 2, messages: 5, io_timeout: 1}}
-            repeat: 1
-            warmup: 0
-            timeout: 30
-            """
-        )
-        waited = time.monotonic() - started
+        res, waited = _echo_with_a_1s_io_timeout(runner_cli, port, client)
     (trial,) = res.trials
     assert trial["status"] == "error"
     assert "no client could connect" in trial["error"], trial["error"]
