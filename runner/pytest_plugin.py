@@ -223,7 +223,9 @@ class RunnerSpecs:
             return []
         from runner.compare import INCONCLUSIVE, REGRESSION
 
-        comparison = self.gate.decide(self.loop.session, self.loop.result())
+        # The gate judged the session once the trial's re-runs were in (``run``).
+        comparison = self.gate.comparison
+        assert comparison is not None
         mine = [c for c in comparison.changes if c.trial == trial.id]
         label = self.gate.baseline.label
         lines = []
