@@ -202,6 +202,12 @@ class Tcp(Model):
                 from .net.download import fetch_manifest
 
                 ctx.state["manifest"] = fetch_manifest(address, params.io_timeout)
+        if params.client == "process":  # last: it inherits the namespace and the CPUs
+            from .net.forker import Forker
+
+            forker = ctx.state["forker"] = Forker()
+            code = "download" if params.workload == "download" else "echoclient"
+            forker.start(preload=[f"{__package__}.net.{code}"], timeout=min(60.0, ctx.timeout))
         if params.client == "gevent":  # importing it and starting its hub is set-up, not a run
             import gevent
             import gevent.socket
@@ -270,6 +276,7 @@ class Tcp(Model):
             io_timeout=params.io_timeout,
             timeout=ctx.timeout,
             hold=stats is not None and params.server_mode != "sequential",
+            forker=ctx.state.get("forker"),
         )
         if stats is not None:
             metrics["peak_connections"] = stats.snapshot()["peak"]
@@ -297,15 +304,17 @@ class Tcp(Model):
                 rate_mib_s=params.client_rate_mib_s,
                 think_ms=params.client_think_ms,
                 verify=params.verify,
+                forker=ctx.state.get("forker"),
             )
         finally:
             if save_dir is not None:  # the next run starts from an empty directory
                 shutil.rmtree(save_dir, ignore_errors=True)
 
     def teardown(self, params: TcpParams, ctx: RunContext) -> None:
-        server = ctx.state.pop("server", None)
-        if server is not None:
-            server.stop()
+        for part in ("forker", "server"):
+            running = ctx.state.pop(part, None)
+            if running is not None:
+                running.stop()
 
 
 @hookimpl

@@ -174,7 +174,7 @@ class Udp(Model):
         import time
 
         from .net import udpclient
-        from .net.fanout import run_clients
+        from .net.fanout import in_threads
 
         address = ctx.state["address"]
         deadline = time.monotonic() + ctx.timeout
@@ -206,7 +206,7 @@ class Udp(Model):
                         control_tries=udpclient.control_tries(params.link_loss_pct),
                     )
 
-            outcomes = run_clients("thread", params.clients, job, ctx.timeout)
+            outcomes = in_threads(params.clients, job, ctx.timeout)
         finally:
             for sock in socks:
                 sock.close()

@@ -9,12 +9,14 @@ directory by list index, never by a name the server chose.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import mmap
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import ModelError
 from runner.percentiles import percentile
@@ -24,6 +26,9 @@ from .fanout import Env, run_clients
 from .idle import is_kernel_timeout, kernel_timeouts
 from .limits import KEPT_MAX_BYTES
 from .slowclient import slow_sockmod  # here, not in each client: a forked one would import it
+
+if TYPE_CHECKING:
+    from .forker import Forker
 
 Entry = tuple[str, int, str]  # name, size, sha256 hex
 # index, outcome, bytes received, latency ns, detail
@@ -53,8 +58,17 @@ class Plan:
     rate_mib_s: float | None = None  # each client's read rate at most; None: flat out
     think_ms: float = 0.0  # each client's pause on the open connection before a request
     verify: str = "inline"  # inline | after | size: see plugins.tcp's ``verify``
+    shared: bool = False  # process clients: the arena below is shared by all of them
     # verify: after, nothing saved: where each file's bytes go, by list index (see _arena)
     kept: list[memoryview] | None = None
+
+
+def client_job(plan: Plan) -> Callable[[Env], tuple[list[Fetch], int]]:
+    """The job of every client, made where they start (for process clients, in the
+    forker, before it forks them): the arena of ``verify: after`` is made here."""
+    if plan.verify == "after" and plan.save_dir is None:
+        plan = dataclasses.replace(plan, kept=_arena(plan.manifest, plan.shared))
+    return functools.partial(download_job, plan=plan)
 
 
 def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
@@ -258,24 +272,25 @@ def run_download(
     rate_mib_s: float | None = None,
     think_ms: float = 0.0,
     verify: str = "inline",
+    forker: Forker | None = None,
 ) -> dict[str, float]:
     """Download every listed file once with ``clients`` clients; return the download metrics.
 
     :param verify: ``inline`` hashes as the bytes arrive, inside the timed window;
         ``after`` once every transfer is over, the window ending with the last transfer;
         ``size`` checks the length only.
+    :param forker: the trial's started :class:`~.forker.Forker`, for process clients.
     """
     from .address import resolve
 
     family, sockaddr = resolve(address[0], address[1], socket.SOCK_STREAM)
-    kept = _arena(manifest, kind == "process") if verify == "after" and save_dir is None else None
     deadline = time.monotonic() + timeout
     plan = Plan(
         family, sockaddr, manifest, chunk_size, io_timeout, deadline, save_dir, rate_mib_s,
-        think_ms, verify, kept,
+        think_ms, verify, shared=kind == "process",
     )  # fmt: skip
     t0, start_ns = time.perf_counter_ns(), time.monotonic_ns()
-    per_client = run_clients(kind, clients, lambda env: download_job(env, plan), timeout)
+    per_client = run_clients(kind, clients, client_job, plan, timeout, forker=forker)
     wall = (time.perf_counter_ns() - t0) / 1e9
     if verify == "after":
         wall = (max(end for _, end in per_client) - start_ns) / 1e9

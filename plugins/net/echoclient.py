@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import array
 import dataclasses
+import functools
 import socket
 import struct
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import ModelError
 from runner.percentiles import latency_metrics
@@ -20,6 +22,9 @@ from runner.percentiles import latency_metrics
 from .fanout import Env, run_clients
 from .fileproto import Truncated
 from .idle import IdleReaper, is_kernel_timeout, kernel_timeouts
+
+if TYPE_CHECKING:
+    from .forker import Forker
 
 _PATTERN = bytes(range(256)) * 4097
 _INDEX = struct.Struct(">Q")
@@ -48,6 +53,11 @@ class Plan:
     deadline: float  # time.monotonic() by which the run must be over
     hold: bool  # keep every connection open until all clients are done
     reaper: IdleReaper | None = None  # gevent clients: stops one idle for io_timeout
+
+
+def client_job(plan: Plan) -> Callable[[Env], EchoOutcome]:
+    """The job of every client (module-level, for the forker of process clients)."""
+    return functools.partial(echo_job, plan=plan)
 
 
 def echo_job(env: Env, plan: Plan) -> EchoOutcome:
@@ -161,12 +171,14 @@ def run_echo(
     io_timeout: float,
     timeout: float,
     hold: bool,
+    forker: Forker | None = None,
 ) -> dict[str, float]:
     """Run the echo workload against ``address``; return the tcp model's echo metrics.
 
     :param hold: keep every connection open until all clients are done.  Only for a
         server that serves connections concurrently: a sequential one would wait for the
         first client to close while that client waits for the others.
+    :param forker: the trial's started :class:`~.forker.Forker`, for process clients.
     """
     from .address import resolve
 
@@ -176,7 +188,7 @@ def run_echo(
     reaper = IdleReaper(io_timeout) if kind == "gevent" and IdleReaper.available() else None
     plan = Plan(family, sockaddr, messages, payload_bytes, io_timeout, deadline, hold, reaper)
     try:
-        outcomes = run_clients(kind, clients, lambda env: echo_job(env, plan), timeout)
+        outcomes = run_clients(kind, clients, client_job, plan, timeout, forker=forker)
     finally:
         if reaper is not None:
             reaper.stop()

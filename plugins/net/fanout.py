@@ -2,7 +2,8 @@
 
 A job gets an :class:`Env`: the socket module to use (the standard one, or gevent's own,
 so greenlets cooperate without monkey patching), a gate that waits until every client has
-arrived, and a shared work counter.  Processes are forked per run and always reaped.
+arrived, and a shared work counter.  Processes are forked per run, by the trial's
+:mod:`.forker`, and always reaped.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runner.errors import ModelError
 
+if TYPE_CHECKING:
+    from .forker import Forker
+
+A = TypeVar("A")
 R = TypeVar("R")
 
 
@@ -34,17 +39,22 @@ class Env:
     sleep: Callable[[float], None] = time.sleep  # gevent's own for greenlets, so others run
 
 
-def run_clients(kind: str, count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
-    """Run ``job`` in ``count`` clients of ``kind``; return their results in client order.
+def run_clients(kind: str, count: int, make_job: Callable[[A], Callable[[Env], R]], arg: A,
+                timeout: float, *, forker: Forker | None = None) -> list[R]:  # fmt: skip
+    """Run the job ``make_job(arg)`` in ``count`` clients of ``kind``; return their results
+    in client order.  Process clients need the trial's started ``forker``, which calls
+    ``make_job`` itself: a module-level function, and ``arg`` picklable.
 
     :raises ModelError: a job raised, or clients were still running after ``timeout`` s.
     """
-    if kind == "thread":
-        return _threads(count, job, timeout)
     if kind == "process":
-        return _processes(count, job, timeout)
+        if forker is None:
+            raise ValueError("process clients need the trial's forker")
+        return forker.run(count, make_job, arg, timeout)
+    if kind == "thread":
+        return in_threads(count, make_job(arg), timeout)
     if kind == "gevent":
-        return _greenlets(count, job, timeout)
+        return _greenlets(count, make_job(arg), timeout)
     raise ValueError(f"unknown client kind {kind!r}")
 
 
@@ -56,7 +66,8 @@ def _failure(index: int, exc: BaseException) -> str:
     return f"client {index}: {type(exc).__name__}: {exc}{where}"
 
 
-def _threads(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
+def in_threads(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
+    """``job`` in ``count`` client threads of this process."""
     import socket
 
     barrier = threading.Barrier(count)
@@ -101,7 +112,8 @@ def _threads(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
     return results
 
 
-def _processes(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
+def fork_clients(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
+    """``job`` in ``count`` client processes forked from this one (the forker)."""
     import multiprocessing
     import socket
 

@@ -1,0 +1,78 @@
+"""The forker of process clients: a small interpreter of its own, gone with the trial."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from runner.builtins.net.forker import Forker
+
+from runner.errors import ModelError
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def whoami(tag: str):  # make_job: module-level, as the forker needs
+    def job(env):
+        return tag, env.index, os.getpid(), os.getppid(), rss_kib()
+
+    return job
+
+
+def failing(message: str):
+    def job(env):
+        if env.index == 1:
+            raise ValueError(message)
+        return env.index
+
+    return job
+
+
+@pytest.fixture
+def forker():
+    f = Forker()
+    f.start(preload=["runner.builtins.net.download"], timeout=60)
+    yield f
+    f.stop()
+
+
+def test_clients_are_forked_from_the_forker_not_from_the_caller(forker):
+    import gevent  # noqa: F401 - the caller is big; the forker, started afresh, is not
+
+    pid = forker.proc.pid
+    results = forker.run(3, whoami, "x", timeout=30)
+    assert max(r[4] for r in results) < rss_kib() * 0.8  # a fork of the caller shares all of it
+    assert [r[:2] for r in results] == [("x", 0), ("x", 1), ("x", 2)]
+    assert {r[3] for r in results} == {pid}
+    assert len({r[2] for r in results}) == 3
+    assert all(not os.path.exists(f"/proc/{r[2]}") for r in results)  # reaped
+    assert forker.run(2, whoami, "y", timeout=30)[1][:2] == ("y", 1)  # it serves again
+
+
+def test_a_failing_client_is_an_error_naming_it_and_the_forker_goes_on(forker):
+    with pytest.raises(ModelError, match=r"client 1: ValueError: boom"):
+        forker.run(3, failing, "boom", timeout=30)
+    assert forker.run(1, failing, "boom", timeout=30) == [0]
+
+
+def test_a_forker_that_dies_is_an_error_and_stop_leaves_nothing(forker):
+    pid = forker.proc.pid
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ModelError, match="the client forker exited"):
+        forker.run(1, whoami, "x", timeout=30)
+    forker.stop()
+    assert forker.proc is None
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_stop_ends_the_forker():
+    f = Forker()
+    f.start(timeout=60)
+    pid = f.proc.pid
+    f.stop()
+    assert not os.path.exists(f"/proc/{pid}")
+    f.stop()  # twice is harmless
