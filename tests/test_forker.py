@@ -62,6 +62,7 @@ def test_a_failing_client_is_an_error_naming_it_and_the_forker_goes_on(forker):
 def test_a_forker_that_dies_is_an_error_and_stop_leaves_nothing(forker):
     pid = forker.proc.pid
     os.kill(pid, signal.SIGKILL)
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # dead: the request finds no reader
     with pytest.raises(ModelError, match="the client forker exited"):
         forker.run(1, whoami, "x", timeout=30)
     forker.stop()

@@ -74,7 +74,10 @@ class Forker:
         """
         if self.proc is None:
             raise RuntimeError("the client forker is not started")
-        _send(self._requests, (count, make_job, arg, timeout))
+        try:
+            _send(self._requests, (count, make_job, arg, timeout))
+        except BrokenPipeError:
+            raise ModelError(f"the client forker exited (code {self._exit_code()})") from None
         status, value = self._receive(time.monotonic() + timeout + REPLY_GRACE_S)
         if status != "ok":
             raise ModelError(value)
@@ -84,10 +87,15 @@ class Forker:
         try:
             return _recv(self._replies, end)
         except EOFError:
-            code = self.proc.wait(STOP_GRACE_S) if self.proc is not None else None
-            raise ModelError(f"the client forker exited (code {code})") from None
+            raise ModelError(f"the client forker exited (code {self._exit_code()})") from None
         except TimeoutError:
             raise ModelError("the client forker did not answer in time") from None
+
+    def _exit_code(self) -> int | None:
+        try:
+            return self.proc.wait(STOP_GRACE_S) if self.proc is not None else None
+        except subprocess.TimeoutExpired:
+            return None
 
     def stop(self) -> None:
         """Close its pipe (it exits), wait, kill if it must: nothing is left behind."""
