@@ -86,6 +86,8 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
     try:
         sock.settimeout(plan.io_timeout)
         sock.connect(plan.sockaddr)
+        if sockmod is socket:  # from here the kernel bounds each wait: no poll per call
+            kernel_timeouts(sock, plan.io_timeout)
         sock.sendall(proto.encode_request(proto.OP_GET, name))
         status, length = proto.read_response(sock, time.monotonic() + plan.io_timeout)
         if status != proto.Status.OK:
@@ -93,8 +95,6 @@ def fetch(sockmod: Any, plan: Plan, index: int) -> tuple[str, int, str]:
             return _STATUS_OUTCOME[status], 0, reason.decode("utf-8", "replace")
         if length != size:
             return "length", 0, f"server announced {length} bytes, the list says {size}"
-        if sockmod is socket:  # the body: the kernel bounds each wait, no poll per receive
-            kernel_timeouts(sock, plan.io_timeout)
         if plan.verify == "after" and out is None and plan.kept is not None:
             return _receive_into(sock, plan.kept[index], plan)
         if plan.verify != "inline":

@@ -45,25 +45,37 @@ class Truncated(Exception):
 
 
 def recv_exact(sock: Any, size: int, deadline: float | None = None) -> bytes:
-    """Read exactly ``size`` bytes; the socket's timeout bounds each wait.
+    """Read exactly ``size`` bytes; the socket must bound each wait by itself (its timeout,
+    the kernel's, or an idle reaper), and is left as it was found.
 
     :param deadline: a ``time.monotonic()`` instant the whole read must finish by, so a
-        peer trickling one byte at a time cannot hold the caller past it.
+        peer trickling one byte at a time cannot hold the caller past it.  The first
+        receive, which nearly always brings every byte, waits as the socket does (its
+        bound is the deadline's length); only the ones after it get the time left as the
+        socket's timeout: setting one costs a system call, and a poll before the receive.
     :raises Truncated: on end of stream first.  :raises TimeoutError: past the deadline.
     """
     buf = bytearray(size)
     view = memoryview(buf)
-    got = 0
-    while got < size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"read {got} of {size} bytes before the deadline")
-            sock.settimeout(remaining)
-        n = sock.recv_into(view[got:])
-        if n == 0:
-            raise Truncated(got, size)
-        got += n
+    got = sock.recv_into(view) if size else 0
+    if got == 0 and size:
+        raise Truncated(0, size)
+    if got == size:
+        return bytes(buf)
+    before = sock.gettimeout()
+    try:
+        while got < size:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"read {got} of {size} bytes before the deadline")
+                sock.settimeout(remaining)
+            n = sock.recv_into(view[got:])
+            if n == 0:
+                raise Truncated(got, size)
+            got += n
+    finally:
+        sock.settimeout(before)
     return bytes(buf)
 
 

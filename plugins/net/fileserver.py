@@ -58,7 +58,6 @@ class FileService:
         except proto.ProtocolError as exc:
             self._refuse(conn, stats, proto.Status.BAD_REQUEST, str(exc))
             return
-        conn.settimeout(self.io_timeout)
         stats.add("requests")
         if op == proto.OP_LIST:
             conn.sendall(proto.encode_response(proto.Status.OK, len(self.listing)) + self.listing)
@@ -102,9 +101,10 @@ class FileService:
         # socket.sendfile() would do for blocking sockets, but gevent's falls back to
         # send(): call os.sendfile() on both and wait for writability our own way.
         out = conn.fileno()
-        if isinstance(conn, socket.socket):
+        if isinstance(conn, socket.socket) and conn.gettimeout() is not None:
             # Blocking, the kernel bounding each wait: a non-blocking sendfile stops at
             # every full send buffer for a poll, and a stream runs at two thirds the speed.
+            # (serve_forever's connections are so from their accept.)
             kernel_timeouts(conn, self.io_timeout)
         sent = 0
         while sent < size:
