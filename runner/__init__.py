@@ -1,17 +1,20 @@
 """runner: a plugin-based experiment runner for concurrency models.
 
 Kept light on purpose: a worker imports this before a model's prelude (gevent's monkey
-patching) runs, so nothing here may import threading, pydantic or the plugins.
+patching) runs, so nothing here may import threading, pydantic or the plugins; and the
+children of the process models (spawn, forkserver) and of the network models' forker
+import it for their targets, so not even pluggy until ``hookimpl`` is asked for.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import pluggy
+from typing import TYPE_CHECKING, Any
 
 from runner import checkout
+
+if TYPE_CHECKING:
+    import pluggy
 
 checkout.install(os.path.dirname(__file__))
 
@@ -20,7 +23,7 @@ __version__ = "0.1.0"
 # package and the command are `runner`.
 DISTRIBUTION = "concurrency-runner"
 
-hookimpl = pluggy.HookimplMarker("runner")
+hookimpl: pluggy.HookimplMarker
 """Marker for hook implementations: ``@runner.hookimpl``."""
 
 _LAZY = {
@@ -34,6 +37,11 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     # The public API is importable from the package without paying for pydantic up front.
+    if name == "hookimpl":
+        import pluggy
+
+        marker = globals()["hookimpl"] = pluggy.HookimplMarker("runner")
+        return marker
     if name in _LAZY:
         import importlib
 
