@@ -39,7 +39,9 @@ def run_in_terminal(cli, *args: str, env: dict[str, str] | None = None, cols: in
     whole output."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
-    environ = {k: v for k, v in cli.env.items() if k != "NO_COLOR"}
+    # The pseudo-terminal's size is the one to use: pytest-xdist gives its workers
+    # COLUMNS and LINES, which would override it.
+    environ = {k: v for k, v in cli.env.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
     environ.update(TERM="xterm-256color", **(env or {}))
     proc = subprocess.Popen(
         [sys.executable, "-m", "runner", *args],
