@@ -57,25 +57,24 @@ def recv_exact(sock: Any, size: int, deadline: float | None = None) -> bytes:
     """
     buf = bytearray(size)
     view = memoryview(buf)
-    got = sock.recv_into(view) if size else 0
-    if got == 0 and size:
-        raise Truncated(0, size)
-    if got == size:
-        return bytes(buf)
+    got = 0
     before = sock.gettimeout()
+    timed = False  # whether a receive after the first set the time left
     try:
         while got < size:
-            if deadline is not None:
+            if got and deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"read {got} of {size} bytes before the deadline")
                 sock.settimeout(remaining)
+                timed = True
             n = sock.recv_into(view[got:])
             if n == 0:
                 raise Truncated(got, size)
             got += n
     finally:
-        sock.settimeout(before)
+        if timed:
+            sock.settimeout(before)
     return bytes(buf)
 
 
