@@ -156,21 +156,26 @@ def _send(fd: int, obj: Any) -> None:
 
 
 def _recv(fd: int, end: float | None) -> Any:
-    """One pickled message; EOFError when the pipe ends, TimeoutError after ``end``."""
-    head = _read_exact(fd, _HEAD.size, end)
-    return pickle.loads(_read_exact(fd, _HEAD.unpack(head)[0], end))
+    """One pickled message; EOFError when the pipe ends, TimeoutError after ``end``
+    (None: wait as long as it takes, with no selector)."""
+    with contextlib.ExitStack() as stack:
+        sel = None
+        if end is not None:
+            sel = stack.enter_context(selectors.DefaultSelector())
+            sel.register(fd, selectors.EVENT_READ)
+        head = _read_exact(fd, _HEAD.size, sel, end)
+        return pickle.loads(_read_exact(fd, _HEAD.unpack(head)[0], sel, end))
 
 
-def _read_exact(fd: int, size: int, end: float | None) -> bytes:
+def _read_exact(fd: int, size: int, sel: Any, end: float | None) -> bytes:
     out = bytearray()
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while len(out) < size:
-            wait = None if end is None else end - time.monotonic()
-            if wait is not None and (wait <= 0 or not sel.select(wait)):
+    while len(out) < size:
+        if sel is not None and end is not None:
+            wait = end - time.monotonic()
+            if wait <= 0 or not sel.select(wait):
                 raise TimeoutError
-            chunk = os.read(fd, size - len(out))
-            if not chunk:
-                raise EOFError
-            out += chunk
+        chunk = os.read(fd, size - len(out))
+        if not chunk:
+            raise EOFError
+        out += chunk
     return bytes(out)
