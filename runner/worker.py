@@ -21,6 +21,7 @@ must run before pydantic, pluggy's users or the plugins are imported.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import selectors
 import shutil
@@ -134,6 +135,11 @@ def serve() -> int:
             params = _prepare(host, current)
             sys.stdout.flush()
             sys.stderr.flush()
+            # What the worker holds (plugins, pydantic's validators) leaves the collector's
+            # generations: the trial's collections neither scan it nor, by touching each
+            # object's header, copy the pages it shares with the worker.  10,000 greenlets
+            # took 14% longer to connect without it.
+            gc.freeze()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child never returns
                 _child(current, host, channel, params)
@@ -329,6 +335,7 @@ def exec_trial(channel: int, request: m.RunTrial) -> int:
     except Exception as exc:
         send(m.Error(f"worker: {exc}"))
         return 1
+    gc.freeze()  # as before a fork (serve): the trial's collections leave the harness alone
     return run_trial(request, host, send)
 
 

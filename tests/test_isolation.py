@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import median, tagged
@@ -137,3 +138,21 @@ def test_the_leak_scan_finds_a_marked_process():
     finally:
         proc.communicate(timeout=10)
     assert _marked(marker) == []
+
+
+def test_the_harness_is_no_work_for_the_trials_garbage_collector(runner_cli):
+    # The harness's plugins and validators are frozen before the trial begins, in a
+    # forked child and in a fresh interpreter alike: a trial's full collections scan only
+    # what the trial made (and, forked, copy none of the worker's pages).
+    probe = Path(__file__).parent / "plugins" / "gc_probe.py"
+    res = runner_cli.run_spec(
+        f"name: gc\nmodel: gc_probe\nplugins: [{probe}]\nmatrix: {{fresh: [false, true]}}\n"
+        "repeat: 2\nwarmup: 0\n",
+        "--no-db",
+    )
+    assert res.code == 0, res.stdout + res.stderr
+    assert len(res.trials) == 2
+    for trial in res.trials:
+        frozen, tracked = median(trial, "frozen"), median(trial, "tracked")
+        assert frozen > 10_000, (trial["params"], frozen)  # runner, pluggy, pydantic at least
+        assert tracked < frozen / 4, (trial["params"], tracked, frozen)
