@@ -169,6 +169,7 @@ def test_file_server_refuses_every_escape_and_never_opens_the_outside_file(tmp_p
     (root / "escape").symlink_to("../outside/secret.txt")
     (root / "evil_dir").symlink_to(outside)
     (root / "inside").symlink_to("ok.bin")
+    (root / "alias").symlink_to("sub")  # a symlinked folder that stays inside
     os.mkfifo(root / "pipe")
     watch = OpenWatch(secret)  # from before the server starts: its start-up scan counts too
     try:
@@ -203,6 +204,7 @@ def test_file_server_refuses_every_escape_and_never_opens_the_outside_file(tmp_p
             assert rnf1(address, b"G", b"ok.bin") == (OK, b"fine content")
             assert rnf1(address, b"G", b"sub/inner.bin") == (OK, b"inner")
             assert rnf1(address, b"G", b"inside") == (OK, b"fine content")
+            assert rnf1(address, b"G", b"alias/inner.bin") == (OK, b"inner")
             status, listing = rnf1(address, b"L")
             assert status == OK
             names = [line.split(" ", 2)[2] for line in listing.decode().splitlines()]

@@ -2,14 +2,15 @@
 
 Only regular files under the root are served.  A name is checked as text first (no
 ``..``, no absolute path, no NUL or other control byte, no backslash, bounded length),
-then resolved; a name whose resolution leaves the root is refused, and the file is opened
-one component at a time with ``O_NOFOLLOW`` from the root's descriptor, so a symlink
-swapped in after the check makes the open fail instead of leaving the root.  Nothing
-outside the root is opened, let alone read.
+then opened one component at a time with ``O_NOFOLLOW`` from the root's descriptor.  A
+name with a symlink on the way is resolved, refused if its resolution leaves the root,
+and opened the same way, so a symlink swapped in after the check makes the open fail
+instead of leaving the root.  Nothing outside the root is opened, let alone read.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -72,20 +73,40 @@ class FileRoot:
         :raises NotFound: no such file under the root.
         """
         name = check_name(raw)
+        # The name's own components first: with no symlink on the way (nearly every
+        # request) that is the whole open, without resolving the root's path again.
+        opened = self._open_beneath(name.split("/"), name)
+        if opened is not None:
+            return opened
         target = os.path.realpath(os.path.join(self.path, name))
         if os.path.commonpath([self.path, target]) != self.path or target == self.path:
             raise Refused("name resolves outside the root")
         parts = os.path.relpath(target, self.path).split(os.sep)
         if any(part in ("", ".", "..") for part in parts):  # a second wall behind the first
             raise Refused("name resolves outside the root")
+        opened = self._open_beneath(parts, name)
+        if opened is None:  # resolved, yet a symlink again: one was swapped in meanwhile
+            raise Refused("cannot open safely (the name changed while being opened)")
+        return opened
+
+    def _open_beneath(self, parts: list[str], name: str) -> tuple[int, int] | None:
+        """Open ``parts`` one component at a time from the root, following no symlink;
+        None when one of them is a symlink (for :meth:`open` to resolve)."""
         dirfd = os.open(self.path, _DIR_FLAGS)
         try:
             for part in parts[:-1]:
-                fd = os.open(part, _DIR_FLAGS, dir_fd=dirfd)
+                try:
+                    fd = os.open(part, _DIR_FLAGS, dir_fd=dirfd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, dirfd):
+                        return None
+                    raise
                 os.close(dirfd)
                 dirfd = fd
             # Look before opening: a device or FIFO under the root is refused unopened.
             before = os.stat(parts[-1], dir_fd=dirfd, follow_symlinks=False)
+            if stat.S_ISLNK(before.st_mode):
+                return None
             if not stat.S_ISREG(before.st_mode):
                 raise Refused("not a regular file")
             fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=dirfd)
@@ -93,7 +114,7 @@ class FileRoot:
             raise NotFound(name) from None
         except (NotADirectoryError, IsADirectoryError):
             raise Refused("not a regular file") from None
-        except OSError as exc:  # ELOOP: a component became a symlink after the check
+        except OSError as exc:  # ELOOP: a component became a symlink after the look
             raise Refused(f"cannot open safely ({exc.strerror})") from None
         finally:
             os.close(dirfd)
@@ -122,6 +143,13 @@ class FileRoot:
                 if len(entries) >= limit:
                     return entries
         return entries
+
+
+def _is_link(part: str, dirfd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(part, dir_fd=dirfd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def generate_files(root: Path, count: int, size: int) -> list[tuple[str, int, str]]:
