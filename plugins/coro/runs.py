@@ -166,7 +166,10 @@ def _run_all(impl: str, func: Any, afunc: Any, tasks: int, timeout: float) -> in
         import gevent
 
         t0 = time.perf_counter_ns()
-        glets = [gevent.spawn(func) for _ in range(tasks)]
+        # From a greenlet of its own, as plugins/net/fanout.py does: every spawn records
+        # its spawner's stack, and the trial's is deep (10,000 spawns: 31 us each from it,
+        # 21 from a fresh greenlet).
+        glets = gevent.spawn(lambda: [gevent.spawn(func) for _ in range(tasks)]).get()
         gevent.joinall(glets, timeout=timeout, raise_error=True)
         ns = time.perf_counter_ns() - t0
         gevent.killall([g for g in glets if not g.dead])
