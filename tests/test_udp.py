@@ -85,12 +85,14 @@ def test_a_tiny_receive_buffer_under_a_blast_loses_datagrams(runner_cli):
 def test_exact_counts_through_a_proxy_that_drops_duplicates_and_reorders(runner_cli):
     # The proxy drops seq % 10 == 9, sends seq % 20 == 0 twice, and sends seq % 20 == 10
     # after seq % 20 == 11: of 1000 datagrams, 100 lost, 50 duplicated, 50 reordered.
+    # It flips a byte of echo requests with seq % 20 == 1, which one-way leaves alone.
     with (
         serve("udp", "--rcvbuf", "4194304") as server,
         script(
             "net_lossy_proxy.py",
             "--to", server.address,
             "--drop-every", "10", "--dup-every", "20", "--swap-every", "20",
+            "--flip-every", "20",
         ) as proxy,
     ):  # fmt: skip
         res = runner_cli.run_spec(
@@ -109,7 +111,8 @@ def test_exact_counts_through_a_proxy_that_drops_duplicates_and_reorders(runner_
             assert m["reordered"] == 50
 
         # Echo, stop and wait: a held request gets no reply in time (lost), and its reply
-        # comes while the next is awaited (late).  Of 100: 10 dropped + 5 held = 15 lost.
+        # comes while the next is awaited (late); an altered reply is corrupt, and its
+        # request lost.  Of 100: 10 dropped + 5 held + 5 altered = 20 lost.
         res = runner_cli.run_spec(
             f"""
             model: udp
@@ -120,10 +123,10 @@ def test_exact_counts_through_a_proxy_that_drops_duplicates_and_reorders(runner_
             """
         )
         (m,) = runs(only_trial(res))
-        assert (m["sent"], m["received"], m["lost"]) == (100, 85, 15)
+        assert (m["sent"], m["received"], m["lost"]) == (100, 80, 20)
         assert m["late"] == 5
         assert m["duplicates"] == 5
-        assert m["corrupt"] == 0
+        assert m["corrupt"] == 5
 
 
 def test_no_server_on_the_port_is_a_clear_error(runner_cli):

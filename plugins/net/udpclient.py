@@ -20,7 +20,7 @@ from runner.errors import ModelError
 
 from . import udpproto as up
 from .idle import kernel_timeouts
-from .stats import Jitter
+from .stats import jitter_ns
 
 _SEQ_STAMP = struct.Struct(">IQ")  # the header's seq and timestamp fields, at offset 12
 _SEQ_OFFSET = 12
@@ -71,41 +71,49 @@ def _where(sock: socket.socket) -> str:
 def echo(
     sock: socket.socket, messages: int, size: int, reply_timeout: float, deadline: float
 ) -> UdpOutcome:
-    """Send ``messages`` ECHO datagrams one by one, each waiting ``reply_timeout`` for its echo."""
+    """Send ``messages`` ECHO datagrams one by one, each waiting ``reply_timeout`` for its echo.
+
+    The loop only sends, receives, checks and records each round trip's time; the counts
+    go into ``out`` and the jitter is computed from the recorded times after it.
+    """
     out = UdpOutcome()
     session = random.getrandbits(32)
     request = up.datagram(up.ECHO, session, 0, 0, size)
     seen = bytearray(messages)
-    jitter = Jitter()
     buf = bytearray(65536)
-    view = memoryview(buf)
+    padding = up.padding(size)  # a reply with other bytes after its header is corrupt
     wait_ns = int(reply_timeout * 1e9)
-    unpack, now = up.HEADER.unpack_from, time.monotonic_ns
+    deadline_ns = int(deadline * 1e9)  # time.monotonic() and monotonic_ns share a clock
+    now, pack, unpack = time.monotonic_ns, _SEQ_STAMP.pack_into, up.HEADER.unpack_from
+    send, recv_into, record = sock.send, sock.recv_into, out.rtts.append
+    header_size, magic, kind_echo = up.HEADER_SIZE, up.MAGIC, up.ECHO
+    received = nbytes = 0
     # The kernel's timeout, set once: a Python one would poll before every send and receive.
     kernel_timeouts(sock, reply_timeout)
     out.start_ns = now()
     try:
         for seq in range(messages):
             stamp = now()
-            _SEQ_STAMP.pack_into(request, _SEQ_OFFSET, seq, stamp)
-            sock.send(request)
-            out.sent += 1
+            pack(request, _SEQ_OFFSET, seq, stamp)
+            send(request)
             until = stamp + wait_ns
-            for reads in range(_MAX_READS_PER_WAIT):
-                left = until - now()
-                if left <= 0:
-                    break
+            reads = 0
+            while reads < _MAX_READS_PER_WAIT:
                 if reads:  # after a stale reply, only what is left of this one's wait
+                    left = until - now()
+                    if left <= 0:
+                        break
                     kernel_timeouts(sock, left / 1e9)
+                reads += 1
                 try:
-                    n = sock.recv_into(buf)
+                    n = recv_into(buf)
                 except BlockingIOError:  # the kernel's timeout: this one is lost
                     break
                 arrived = now()
-                if n < up.HEADER_SIZE:
+                if n < header_size:
                     continue
                 mark, kind, _, _, rsession, rseq, _ = unpack(buf)
-                if mark != up.MAGIC or kind != up.ECHO or rsession != session:
+                if mark != magic or kind != kind_echo or rsession != session:
                     continue
                 if rseq >= messages or rseq > seq:
                     continue
@@ -114,25 +122,25 @@ def echo(
                 elif rseq < seq:  # its wait is over: lost for the round trip, but seen
                     seen[rseq] = 1
                     out.late += 1
-                elif not up.padding_ok(view[:n], size):
+                elif n != size or buf[header_size:n] != padding:
                     out.corrupt += 1
                 else:
                     seen[rseq] = 1
-                    out.received += 1
-                    out.bytes += n
-                    out.rtts.append(arrived - stamp)
-                    jitter.add(stamp, arrived)
+                    received += 1
+                    nbytes += n
+                    record(arrived - stamp)
                     break
-            if reads:
+            if reads > 1:
                 kernel_timeouts(sock, reply_timeout)
-            if time.monotonic() > deadline:
+            if now() > deadline_ns:
                 raise ModelError(
-                    f"udp echo: run deadline reached after {out.sent} of {messages} messages"
+                    f"udp echo: run deadline reached after {seq + 1} of {messages} messages"
                 )
     except ConnectionRefusedError:
         raise ModelError(f"udp echo: {_where(sock)} refused (no server on that port)") from None
     out.end_ns = now()
-    out.jitter_ns = jitter.value_ns
+    out.sent, out.received, out.bytes = messages, received, nbytes
+    out.jitter_ns = jitter_ns(out.rtts)  # echo: one clock, so a round trip is the transit
     return out
 
 

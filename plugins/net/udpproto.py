@@ -38,9 +38,9 @@ def datagram(
     return buf
 
 
-def padding_ok(data: bytes | memoryview, size: int) -> bool:
-    """True when the bytes after the header are the pattern (nothing was altered)."""
-    return len(data) == size and data[HEADER_SIZE:] == _PATTERN[HEADER_SIZE:size]
+def padding(size: int) -> bytes:
+    """What follows the header in every datagram of ``size`` bytes: the fixed pattern."""
+    return bytes(_PATTERN[HEADER_SIZE:size])
 
 
 def control(kind: int, session: int, seq: int = 0, status: int = 0, body: bytes = b"") -> bytes:

@@ -1,13 +1,14 @@
 """A UDP proxy that damages RNU1 traffic in a fixed, countable way (tests only).
 
     python net_lossy_proxy.py --to HOST:PORT [--drop-every N] [--dup-every N]
-                              [--swap-every N] [--seconds S]
+                              [--swap-every N] [--flip-every N] [--seconds S]
 
 Only client datagrams of kind D (one-way data) and E (echo request) are touched, by
 sequence number: ``seq % N == N - 1`` is dropped (--drop-every), ``seq % N == 0`` is sent
 twice (--dup-every), ``seq % N == N // 2`` is held back and sent just after the next one
-(--swap-every).  Control datagrams and everything the server sends pass unchanged.  So a
-test knows exactly how many datagrams were lost, duplicated and reordered.
+(--swap-every); an echo request with ``seq % N == 1`` has its last byte flipped
+(--flip-every).  Control datagrams and everything the server sends pass unchanged.  So a
+test knows exactly how many datagrams were lost, duplicated, reordered and altered.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ DAMAGEABLE = (ord("D"), ord("E"))
 
 
 class Proxy:
-    def __init__(self, target: tuple[str, int], drop: int, dup: int, swap: int) -> None:
+    def __init__(self, target: tuple[str, int], drop: int, dup: int, swap: int, flip: int) -> None:
         self.target = target
-        self.drop, self.dup, self.swap = drop, dup, swap
+        self.drop, self.dup, self.swap, self.flip = drop, dup, swap, flip
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.front.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.front.bind(("127.0.0.1", 0))
@@ -57,6 +58,8 @@ class Proxy:
         seq = HEADER.unpack_from(data)[5]
         if self.drop and seq % self.drop == self.drop - 1:
             return
+        if self.flip and data[4] == ord("E") and seq % self.flip == 1:
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])
         if self.swap and seq % self.swap == self.swap // 2:
             self.held[client] = data
             return
@@ -91,11 +94,14 @@ def main() -> None:
     parser.add_argument("--drop-every", type=int, default=0)
     parser.add_argument("--dup-every", type=int, default=0)
     parser.add_argument("--swap-every", type=int, default=0)
+    parser.add_argument("--flip-every", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=120)
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     host, port = args.to.rsplit(":", 1)
-    proxy = Proxy((host, int(port)), args.drop_every, args.dup_every, args.swap_every)
+    proxy = Proxy(
+        (host, int(port)), args.drop_every, args.dup_every, args.swap_every, args.flip_every
+    )
     print(f"proxying on 127.0.0.1:{proxy.front.getsockname()[1]} to {args.to}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         proxy.run(args.seconds)
