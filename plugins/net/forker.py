@@ -168,9 +168,10 @@ def _recv(fd: int, end: float | None) -> Any:
 
 
 def _read_exact(fd: int, size: int, sel: Any, end: float | None) -> bytes:
+    """``size`` bytes from ``fd``; ``sel`` watches it whenever ``end`` is given."""
     out = bytearray()
     while len(out) < size:
-        if sel is not None and end is not None:
+        if end is not None:
             wait = end - time.monotonic()
             if wait <= 0 or not sel.select(wait):
                 raise TimeoutError
