@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
 class NoopParams(Params):
-    i: int = Field(0, ge=0, description="a label to sweep over")
+    i: Annotated[int, Meta(ge=0, description="a label to sweep over")] = 0
 
 
 class Noop(Model):

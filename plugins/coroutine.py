@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
@@ -29,25 +29,28 @@ _PATCHABLE = ("time", "socket", "threading", "select", "os", "ssl", "subprocess"
 
 
 class CoroutineParams(Params):
-    workload: Literal["switch", "sleep", "spawn"] = Field(
-        "sleep", description="what the run does (see the model description)"
-    )
-    impl: Literal["greenlet", "gevent", "gevent_unpatched", "asyncio", "threads"] = Field(
-        "gevent", description="gevent = monkey patched first; greenlet = raw greenlets (no hub)"
-    )
-    tasks: int = Field(100, ge=1, le=100_000, description="sleep, spawn: tasks started")
-    task_seconds: float = Field(0.1, ge=0, le=600, description="sleep: seconds each task sleeps")
-    switches: int = Field(
-        200_000, ge=2, le=1_000_000_000, description="switch: handoffs in all (two per round trip)"
-    )
+    workload: Annotated[
+        Literal["switch", "sleep", "spawn"],
+        Meta(description="what the run does (see the model description)"),
+    ] = "sleep"
+    impl: Annotated[
+        Literal["greenlet", "gevent", "gevent_unpatched", "asyncio", "threads"],
+        Meta(description="gevent = monkey patched first; greenlet = raw greenlets (no hub)"),
+    ] = "gevent"
+    tasks: Annotated[int, Meta(ge=1, le=100_000, description="sleep, spawn: tasks started")] = 100
+    task_seconds: Annotated[
+        float, Meta(ge=0, le=600, description="sleep: seconds each task sleeps")
+    ] = 0.1
+    switches: Annotated[
+        int,
+        Meta(ge=2, le=1_000_000_000, description="switch: handoffs in all (two per round trip)"),
+    ] = 200_000
 
-    @model_validator(mode="after")
-    def _greenlets_cannot_sleep(self) -> CoroutineParams:
+    def __post_init__(self) -> None:
         if self.workload == "sleep" and self.impl == "greenlet":
             raise ValueError(
                 "raw greenlets have no hub to sleep on: use gevent or gevent_unpatched"
             )
-        return self
 
 
 def is_patched() -> bool:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
@@ -23,21 +23,31 @@ from .tasks import cpu_task, noop_task, sleep_task
 
 
 class PoolParams(Params):
-    mode: Literal["apply", "apply_async", "map", "imap_unordered"] = Field(
-        "apply_async", description="how tasks are handed to the pool"
-    )
-    backend: Literal["multiprocessing", "futures"] = Field(
-        "multiprocessing", description="multiprocessing.Pool or concurrent.futures"
-    )
-    workers: int = Field(3, ge=1, le=512, description="worker processes")
-    tasks: int = Field(5, ge=1, le=10_000_000, description="tasks submitted")
-    task: Literal["sleep", "cpu", "noop"] = Field("sleep", description="what each task does")
-    task_seconds: float = Field(0.5, ge=0, le=3600, description="sleep: seconds per task")
-    cpu_iterations: int = Field(200_000, ge=1, le=10**10, description="cpu: loop length per task")
-    chunksize: int = Field(0, ge=0, le=10_000_000, description="map modes: 0 = the library default")
-    start_method: Literal["default", "fork", "spawn", "forkserver"] = Field(
-        "default", description="multiprocessing start method of the pool's workers"
-    )
+    mode: Annotated[
+        Literal["apply", "apply_async", "map", "imap_unordered"],
+        Meta(description="how tasks are handed to the pool"),
+    ] = "apply_async"
+    backend: Annotated[
+        Literal["multiprocessing", "futures"],
+        Meta(description="multiprocessing.Pool or concurrent.futures"),
+    ] = "multiprocessing"
+    workers: Annotated[int, Meta(ge=1, le=512, description="worker processes")] = 3
+    tasks: Annotated[int, Meta(ge=1, le=10_000_000, description="tasks submitted")] = 5
+    task: Annotated[
+        Literal["sleep", "cpu", "noop"],
+        Meta(description="what each task does"),
+    ] = "sleep"
+    task_seconds: Annotated[float, Meta(ge=0, le=3600, description="sleep: seconds per task")] = 0.5
+    cpu_iterations: Annotated[
+        int, Meta(ge=1, le=10**10, description="cpu: loop length per task")
+    ] = 200_000
+    chunksize: Annotated[
+        int, Meta(ge=0, le=10_000_000, description="map modes: 0 = the library default")
+    ] = 0
+    start_method: Annotated[
+        Literal["default", "fork", "spawn", "forkserver"],
+        Meta(description="multiprocessing start method of the pool's workers"),
+    ] = "default"
 
 
 class PoolModel(Model):

@@ -18,9 +18,9 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.errors import ModelError
@@ -28,35 +28,48 @@ from runner.model import Metric, Model, Params, RunContext
 
 
 class ProcessParams(Params):
-    workload: Literal["tasks", "start", "terminate", "daemon"] = Field(
-        "tasks", description="what the run does (see the model description)"
-    )
-    start_method: Literal["fork", "spawn", "forkserver"] = Field(
-        "fork", description="multiprocessing start method of every child"
-    )
-    processes: int = Field(
-        2, ge=1, le=256, description="tasks: children run at once; start: children started in turn"
-    )
-    task: Literal["sleep", "cpu", "noop"] = Field("sleep", description="what each child runs")
-    task_seconds: float = Field(0.2, ge=0, le=3600, description="sleep task: seconds")
-    cpu_iterations: int = Field(
-        1_000_000, ge=1, le=10_000_000_000, description="cpu task: loop iterations"
-    )
-    passing: Literal["args", "kwargs"] = Field(
-        "args", description="tasks: hand the task's arguments to Process as args= or kwargs="
-    )
-    baseline: bool = Field(
-        True, description="tasks: also run the tasks in one child, in turn, for `speedup`"
-    )
-    after_s: float = Field(
-        0.1, ge=0, le=3600, description="terminate: seconds the child runs before terminate()"
-    )
-    daemon: bool = Field(False, description="daemon: the child's daemon flag")
-    parent: Literal["fresh", "trial"] = Field(
-        "fresh",
-        description="start: start children from a fresh interpreter holding only multiprocessing "
-        "(like a small script), or from the trial process with the runner loaded (fork costs more)",
-    )
+    workload: Annotated[
+        Literal["tasks", "start", "terminate", "daemon"],
+        Meta(description="what the run does (see the model description)"),
+    ] = "tasks"
+    start_method: Annotated[
+        Literal["fork", "spawn", "forkserver"],
+        Meta(description="multiprocessing start method of every child"),
+    ] = "fork"
+    processes: Annotated[
+        int,
+        Meta(
+            ge=1, le=256, description="tasks: children run at once; start: children started in turn"
+        ),
+    ] = 2
+    task: Annotated[
+        Literal["sleep", "cpu", "noop"],
+        Meta(description="what each child runs"),
+    ] = "sleep"
+    task_seconds: Annotated[float, Meta(ge=0, le=3600, description="sleep task: seconds")] = 0.2
+    cpu_iterations: Annotated[
+        int, Meta(ge=1, le=10_000_000_000, description="cpu task: loop iterations")
+    ] = 1_000_000
+    passing: Annotated[
+        Literal["args", "kwargs"],
+        Meta(description="tasks: hand the task's arguments to Process as args= or kwargs="),
+    ] = "args"
+    baseline: Annotated[
+        bool, Meta(description="tasks: also run the tasks in one child, in turn, for `speedup`")
+    ] = True
+    after_s: Annotated[
+        float,
+        Meta(ge=0, le=3600, description="terminate: seconds the child runs before terminate()"),
+    ] = 0.1
+    daemon: Annotated[bool, Meta(description="daemon: the child's daemon flag")] = False
+    parent: Annotated[
+        Literal["fresh", "trial"],
+        Meta(
+            description="start: start children from a fresh interpreter holding only "
+            "multiprocessing (like a small script), or from the trial process with the runner "
+            "loaded (fork costs more)"
+        ),
+    ] = "fresh"
 
 
 def _ms(ns: int) -> float:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
@@ -28,31 +28,37 @@ PROCESS_KINDS = ("mp_queue", "mp_simple_queue", "manager_queue")
 
 
 class QueueParams(Params):
-    kind: Literal[
-        "mp_queue", "mp_simple_queue", "manager_queue", "thread_queue", "gevent_queue"
-    ] = Field("mp_queue", description="the queue and what runs producers and consumers")
-    producers: int = Field(1, ge=1, le=64, description="producers, splitting the items")
-    consumers: int = Field(1, ge=1, le=64, description="consumers, each ended by a sentinel")
-    items: int = Field(10_000, ge=1, le=10_000_000, description="items put in all")
-    item_bytes: int = Field(16, ge=0, le=16 * 2**20, description="payload bytes per item")
-    maxsize: int = Field(0, ge=0, le=1_000_000, description="queue bound; 0 = unbounded")
-    put: Literal["block", "nowait"] = Field(
-        "block", description="put() waiting for room, or put_nowait() retried on queue.Full"
-    )
-    check_every: int = Field(
-        100, ge=0, le=10_000_000, description="check empty()/qsize() after every Nth put; 0 = never"
-    )
-    start_method: Literal["fork", "spawn", "forkserver"] = Field(
-        "fork", description="multiprocessing start method for the process kinds"
-    )
+    kind: Annotated[
+        Literal["mp_queue", "mp_simple_queue", "manager_queue", "thread_queue", "gevent_queue"],
+        Meta(description="the queue and what runs producers and consumers"),
+    ] = "mp_queue"
+    producers: Annotated[int, Meta(ge=1, le=64, description="producers, splitting the items")] = 1
+    consumers: Annotated[
+        int, Meta(ge=1, le=64, description="consumers, each ended by a sentinel")
+    ] = 1
+    items: Annotated[int, Meta(ge=1, le=10_000_000, description="items put in all")] = 10_000
+    item_bytes: Annotated[int, Meta(ge=0, le=16 * 2**20, description="payload bytes per item")] = 16
+    maxsize: Annotated[int, Meta(ge=0, le=1_000_000, description="queue bound; 0 = unbounded")] = 0
+    put: Annotated[
+        Literal["block", "nowait"],
+        Meta(description="put() waiting for room, or put_nowait() retried on queue.Full"),
+    ] = "block"
+    check_every: Annotated[
+        int,
+        Meta(
+            ge=0, le=10_000_000, description="check empty()/qsize() after every Nth put; 0 = never"
+        ),
+    ] = 100
+    start_method: Annotated[
+        Literal["fork", "spawn", "forkserver"],
+        Meta(description="multiprocessing start method for the process kinds"),
+    ] = "fork"
 
-    @model_validator(mode="after")
-    def _simple_queue_limits(self) -> QueueParams:
+    def __post_init__(self) -> None:
         if self.kind == "mp_simple_queue" and (self.maxsize or self.put == "nowait"):
             raise ValueError(
                 "mp_simple_queue has no maxsize nor put_nowait: use maxsize 0, put block"
             )
-        return self
 
 
 class QueueModel(Model):

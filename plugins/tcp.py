@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from msgspec import Meta
 
 from runner import hookimpl
-from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
 
-from .net import link
-from .net.address import check_server
+from .net import link, placement
+from .net.address import ServerAddress
 from .net.limits import CHUNK_MAX_BYTES, IO_TIMEOUT_MAX_S, KEPT_MAX_BYTES
 
 MAX_PROCESS_CLIENTS = 256
@@ -25,77 +24,110 @@ MAX_GENERATED_BYTES = 4 << 30
 
 
 class TcpParams(Params):
-    workload: Literal["echo", "download"] = Field(
-        "echo",
-        description="echo: timed round trips on held connections; download: fetch every file once",
-    )
-    server_cpus: CpuSet = Field(
-        None, description="pin the trial's own server to these CPUs, e.g. 0 (apart from "
-        "client_cpus: no turns taken on one core)",
-    )  # fmt: skip
-    client_cpus: CpuSet = Field(None, description="pin the clients to these CPUs, e.g. 1")
-    server: Annotated[str | None, AfterValidator(check_server)] = Field(
-        None,
-        description="HOST:PORT of a `runner serve tcp-echo` or `tcp-files`; "
-        "none: the trial starts its own",
-    )
-    server_mode: Literal["sequential", "thread", "gevent"] = Field(
-        "thread",
-        description="the trial's own server: one connection at a time (the classic demo), "
-        "a thread per connection, or a greenlet per connection",
-    )
-    client: Literal["thread", "process", "gevent"] = Field(
-        "thread", description="what each client is: a thread, a forked process, or a greenlet"
-    )
-    clients: int = Field(1, ge=1, le=19_000, description="concurrent clients (connections)")
-    messages: int = Field(100, ge=0, le=1_000_000, description="echo: round trips per client")
-    payload_bytes: int = Field(64, ge=1, le=1 << 20, description="echo: bytes per message")
-    files: int = Field(10, ge=1, le=100_000, description="download: files the server generates")
-    file_size: int = Field(1 << 20, ge=0, le=1 << 30, description="download: bytes per file")
-    transfer: Literal["chunked", "sendfile"] = Field(
-        "chunked",
-        description="download: server reads and sends chunk_size pieces, or uses sendfile",
-    )
-    chunk_size: int = Field(
-        65_536,
-        ge=1,
-        le=CHUNK_MAX_BYTES,
-        description="download: server read size and client receive size",
-    )
-    io_timeout: float = Field(
-        10.0,
-        gt=0,
-        le=IO_TIMEOUT_MAX_S,
-        description="seconds any one socket operation may wait, client and server "
-        "(gevent sockets: a connection may go without receiving anything)",
-    )
-    save: bool = Field(True, description="download: write each file to disk as it arrives")
-    verify: Literal["inline", "after", "size"] = Field(
-        "inline",
-        description="download: sha256 as the bytes arrive, inside the timed window (inline); "
-        "once every transfer is over, outside it, as iperf3-style tools measure the link "
-        "(after); or the length only (size)",
-    )
-    client_rate_mib_s: float | None = Field(
-        None,
-        gt=0,
-        le=100_000,
-        description="download: MiB/s each client reads at most (a token bucket on the client "
-        "side, so TCP's flow control slows the server); none: as fast as it can",
-    )
-    client_think_ms: float = Field(
-        0,
-        ge=0,
-        le=600_000,
-        description="download: ms each client pauses on its open connection before sending "
-        "each request, as a person or a slow program would (a sequential server waits too)",
-    )
+    workload: Annotated[
+        Literal["echo", "download"],
+        Meta(
+            description="echo: timed round trips on held connections; "
+            "download: fetch every file once"
+        ),
+    ] = "echo"
+    server_cpus: placement.ServerCpus = None
+    client_cpus: placement.ClientCpus = None
+    server: Annotated[
+        ServerAddress | None,
+        Meta(
+            description="HOST:PORT of a `runner serve tcp-echo` or `tcp-files`; "
+            "none: the trial starts its own"
+        ),
+    ] = None
+    server_mode: Annotated[
+        Literal["sequential", "thread", "gevent"],
+        Meta(
+            description="the trial's own server: one connection at a time (the classic demo), "
+            "a thread per connection, or a greenlet per connection"
+        ),
+    ] = "thread"
+    client: Annotated[
+        Literal["thread", "process", "gevent"],
+        Meta(description="what each client is: a thread, a forked process, or a greenlet"),
+    ] = "thread"
+    clients: Annotated[
+        int, Meta(ge=1, le=19_000, description="concurrent clients (connections)")
+    ] = 1
+    messages: Annotated[
+        int, Meta(ge=0, le=1_000_000, description="echo: round trips per client")
+    ] = 100
+    payload_bytes: Annotated[
+        int,
+        Meta(ge=1, le=1 << 20, description="echo: bytes per message"),
+    ] = 64
+    files: Annotated[
+        int, Meta(ge=1, le=100_000, description="download: files the server generates")
+    ] = 10
+    file_size: Annotated[
+        int,
+        Meta(ge=0, le=1 << 30, description="download: bytes per file"),
+    ] = 1 << 20
+    transfer: Annotated[
+        Literal["chunked", "sendfile"],
+        Meta(description="download: server reads and sends chunk_size pieces, or uses sendfile"),
+    ] = "chunked"
+    chunk_size: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=CHUNK_MAX_BYTES,
+            description="download: server read size and client receive size",
+        ),
+    ] = 65_536
+    io_timeout: Annotated[
+        float,
+        Meta(
+            gt=0,
+            le=IO_TIMEOUT_MAX_S,
+            description="seconds any one socket operation may wait, client and server "
+            "(gevent sockets: a connection may go without receiving anything)",
+        ),
+    ] = 10.0
+    save: Annotated[
+        bool,
+        Meta(description="download: write each file to disk as it arrives"),
+    ] = True
+    verify: Annotated[
+        Literal["inline", "after", "size"],
+        Meta(
+            description="download: sha256 as the bytes arrive, inside the timed window (inline); "
+            "once every transfer is over, outside it, as iperf3-style tools measure the link "
+            "(after); or the length only (size)"
+        ),
+    ] = "inline"
+    client_rate_mib_s: (
+        Annotated[
+            float,
+            Meta(
+                gt=0,
+                le=100_000,
+                description="download: MiB/s each client reads at most (a token bucket on "
+                "the client side, so TCP's flow control slows the server); none: as fast as it "
+                "can",
+            ),
+        ]
+        | None
+    ) = None
+    client_think_ms: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=600_000,
+            description="download: ms each client pauses on its open connection before sending "
+            "each request, as a person or a slow program would (a sequential server waits too)",
+        ),
+    ] = 0
     link_loss_pct: link.LossPct = None
     link_delay_ms: link.DelayMs = None
     link_jitter_ms: link.JitterMs = None
 
-    @model_validator(mode="after")
-    def _bounds(self) -> TcpParams:
+    def __post_init__(self) -> None:
         if self.client == "process" and self.clients > MAX_PROCESS_CLIENTS:
             raise ValueError(
                 f"client: process allows at most {MAX_PROCESS_CLIENTS} clients (one process each)"
@@ -116,7 +148,6 @@ class TcpParams(Params):
                 "client_think_ms must be shorter than io_timeout: the server would give up first"
             )
         link.check(self)
-        return self
 
 
 class Tcp(Model):

@@ -23,9 +23,9 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
@@ -34,28 +34,36 @@ from .tasks import cpu_task, sleep_task
 
 
 class ThreadParams(Params):
-    workload: Literal["counter", "sleep", "cpu"] = Field(
-        "counter", description="shared counter race, or tasks that sleep (I/O) or compute (CPU)"
-    )
-    threads: int = Field(2, ge=1, le=10_000, description="threads started")
-    increments: int = Field(
-        1_000_000, ge=1, le=100_000_000, description="counter: per thread (the race needs many)"
-    )
-    lock: Literal["none", "per_increment", "whole_loop"] = Field(
-        "none", description="counter: no lock, one acquire per increment, or one per thread"
-    )
-    update: Literal["inplace", "call", "sleep0"] = Field(
-        "call",
-        description="counter: `inplace` is `c += 1` (seldom races on CPython 3.10+), `call` is "
-        "`c = bump(c)` (a call between read and write, as real code has), `sleep0` sleeps "
-        "between them (3.11+: threads in lock step, half lost; 3.10: 0-50% lost)",
-    )
-    tasks: int = Field(
-        0, ge=0, le=100_000, description="sleep/cpu: tasks in all (0: one per thread)"
-    )
-    task_seconds: float = Field(0.1, ge=0, le=3600, description="sleep: seconds each task sleeps")
-    cpu_iterations: int = Field(200_000, ge=1, le=10**10, description="cpu: loop length per task")
-    daemon: bool = Field(False, description="start the threads as daemon threads")
+    workload: Annotated[
+        Literal["counter", "sleep", "cpu"],
+        Meta(description="shared counter race, or tasks that sleep (I/O) or compute (CPU)"),
+    ] = "counter"
+    threads: Annotated[int, Meta(ge=1, le=10_000, description="threads started")] = 2
+    increments: Annotated[
+        int, Meta(ge=1, le=100_000_000, description="counter: per thread (the race needs many)")
+    ] = 1_000_000
+    lock: Annotated[
+        Literal["none", "per_increment", "whole_loop"],
+        Meta(description="counter: no lock, one acquire per increment, or one per thread"),
+    ] = "none"
+    update: Annotated[
+        Literal["inplace", "call", "sleep0"],
+        Meta(
+            description="counter: `inplace` is `c += 1` (seldom races on CPython 3.10+), `call` is "
+            "`c = bump(c)` (a call between read and write, as real code has), `sleep0` sleeps "
+            "between them (3.11+: threads in lock step, half lost; 3.10: 0-50% lost)"
+        ),
+    ] = "call"
+    tasks: Annotated[
+        int, Meta(ge=0, le=100_000, description="sleep/cpu: tasks in all (0: one per thread)")
+    ] = 0
+    task_seconds: Annotated[
+        float, Meta(ge=0, le=3600, description="sleep: seconds each task sleeps")
+    ] = 0.1
+    cpu_iterations: Annotated[
+        int, Meta(ge=1, le=10**10, description="cpu: loop length per task")
+    ] = 200_000
+    daemon: Annotated[bool, Meta(description="start the threads as daemon threads")] = False
 
 
 class ThreadModel(Model):

@@ -9,80 +9,71 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
-    model_validator,
-)
+from msgspec import Meta
 
 from runner import hookimpl
-from runner.affinity import CpuSet
 from runner.model import Metric, Model, Params, RunContext
 
-from .net import link
-from .net.address import check_server
-
-
-def check_rate(value: Any, handler: ValidatorFunctionWrapHandler) -> int | str:
-    """Validator of ``rate_pps``: a rate from 1 to 10,000,000, or ``max``, in one message."""
-    if value == 0 and not isinstance(value, bool):
-        raise ValueError("0 datagrams/s sends nothing: write max for as fast as the sender can")
-    try:
-        rate: int | str = handler(value)
-    except ValidationError:
-        rate = -1
-    if rate != "max" and not (isinstance(rate, int) and 1 <= rate <= 10_000_000):
-        raise ValueError("rate_pps is datagrams/s from 1 to 10,000,000, or max")
-    return rate
+from .net import link, placement
+from .net.address import ServerAddress
 
 
 class UdpParams(Params):
-    workload: Literal["echo", "oneway"] = Field(
-        "echo",
-        description="echo: one datagram out, wait for it back, repeat; "
-        "oneway: send them all, then ask the receiver what arrived",
-    )
-    server_cpus: CpuSet = Field(
-        None, description="pin the trial's own server to these CPUs, e.g. 0 (apart from "
-        "client_cpus: no turns taken on one core)",
-    )  # fmt: skip
-    client_cpus: CpuSet = Field(None, description="pin the clients to these CPUs, e.g. 1")
-    server: Annotated[str | None, AfterValidator(check_server)] = Field(
-        None, description="HOST:PORT of a `runner serve udp`; none: the trial starts its own"
-    )
-    messages: int = Field(10_000, ge=1, le=10_000_000, description="datagrams per client")
-    payload_bytes: int = Field(
-        64, ge=24, le=65_507, description="UDP payload per datagram, the 24-byte header included"
-    )
-    clients: int = Field(1, ge=1, le=64, description="client threads, each with its own socket")
-    rate_pps: Annotated[int | Literal["max"], WrapValidator(check_rate)] = Field(
-        "max",
-        description="oneway: datagrams/s per client (1 to 10,000,000), or max: as fast as it can",
-    )
-    reply_timeout: float = Field(
-        0.5,
-        gt=0,
-        le=60,
-        description="seconds to wait for an echo reply (then it is lost) or a control answer",
-    )
-    rcvbuf: int = Field(
-        0,
-        ge=0,
-        le=1 << 30,
-        description="SO_RCVBUF bytes of every receiving socket the trial opens (its server's "
-        "and its clients'); 0 = system default.  Linux doubles it, capped by net.core.rmem_max",
-    )
+    workload: Annotated[
+        Literal["echo", "oneway"],
+        Meta(
+            description="echo: one datagram out, wait for it back, repeat; "
+            "oneway: send them all, then ask the receiver what arrived"
+        ),
+    ] = "echo"
+    server_cpus: placement.ServerCpus = None
+    client_cpus: placement.ClientCpus = None
+    server: Annotated[
+        ServerAddress | None,
+        Meta(description="HOST:PORT of a `runner serve udp`; none: the trial starts its own"),
+    ] = None
+    messages: Annotated[int, Meta(ge=1, le=10_000_000, description="datagrams per client")] = 10_000
+    payload_bytes: Annotated[
+        int,
+        Meta(ge=24, le=65_507, description="UDP payload per datagram, the 24-byte header included"),
+    ] = 64
+    clients: Annotated[
+        int, Meta(ge=1, le=64, description="client threads, each with its own socket")
+    ] = 1
+    rate_pps: Annotated[
+        int | Literal["max"],
+        Meta(
+            description="oneway: datagrams/s per client (1 to 10,000,000), "
+            "or max: as fast as it can"
+        ),
+    ] = "max"
+    reply_timeout: Annotated[
+        float,
+        Meta(
+            gt=0,
+            le=60,
+            description="seconds to wait for an echo reply (then it is lost) or a control answer",
+        ),
+    ] = 0.5
+    rcvbuf: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=1 << 30,
+            description="SO_RCVBUF bytes of every receiving socket the trial opens (its server's "
+            "and its clients'); 0 = system default.  Linux doubles it, capped by net.core.rmem_max",
+        ),
+    ] = 0
     link_loss_pct: link.LossPct = None
     link_delay_ms: link.DelayMs = None
     link_jitter_ms: link.JitterMs = None
 
-    @model_validator(mode="after")
-    def _link(self) -> UdpParams:
+    def __post_init__(self) -> None:
+        if self.rate_pps == 0:
+            raise ValueError("0 datagrams/s sends nothing: write max for as fast as the sender can")
+        if self.rate_pps != "max" and not 1 <= self.rate_pps <= 10_000_000:
+            raise ValueError("rate_pps is datagrams/s from 1 to 10,000,000, or max")
         link.check(self)
-        return self
 
 
 class Udp(Model):

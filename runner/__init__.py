@@ -1,7 +1,7 @@
 """runner: a plugin-based experiment runner for concurrency models.
 
 Kept light on purpose: a worker imports this before a model's prelude (gevent's monkey
-patching) runs, so nothing here may import threading, pydantic or the plugins; and the
+patching) runs, so nothing here may import threading, msgspec or the plugins; and the
 children of the process models (spawn, forkserver) and of the network models' forker
 import it for their targets, so not even pluggy until ``hookimpl`` is asked for.
 """
@@ -36,7 +36,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # The public API is importable from the package without paying for pydantic up front.
+    # The public API is importable from the package without paying for msgspec up front.
     if name == "hookimpl":
         import pluggy
 

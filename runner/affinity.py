@@ -13,25 +13,27 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from typing import Annotated
-
-from pydantic import BeforeValidator, WithJsonSchema
+from typing import Any, ClassVar
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
-def _validate(value: object) -> object:
-    if value is None or not isinstance(value, (str, int, list)):
-        return value  # None, or a type the field's own check refuses with its message
-    return parse_cpus(value)
+class CpuSet(list[int]):
+    """A params or spec field holding a CPU set: a cpulist string, one number or a list.
 
+    Declare it as ``CpuSet | None = None``; the value is the sorted CPU numbers.
+    """
 
-_SCHEMA = {"anyOf": [
-    {"type": "string", "description": "a cpulist such as 0-1,3"}, {"type": "integer"},
-    {"type": "array", "items": {"type": "integer"}}, {"type": "null"},
-]}  # fmt: skip
-CpuSet = Annotated[list[int] | None, BeforeValidator(_validate), WithJsonSchema(_SCHEMA)]
-"""A params or spec field holding a CPU set: a cpulist string, one number or a list."""
+    json_schema: ClassVar[dict[str, Any]] = {"anyOf": [
+        {"type": "string", "description": "a cpulist such as 0-1,3"}, {"type": "integer"},
+        {"type": "array", "items": {"type": "integer"}},
+    ]}  # fmt: skip
+
+    @classmethod
+    def parse(cls, value: object) -> CpuSet:
+        if not isinstance(value, (str, int, list)):
+            raise ValueError(f"{value!r} is not a CPU set such as 0-1,3")
+        return cls(parse_cpus(value))
 
 
 def available() -> list[int]:

@@ -1,39 +1,64 @@
 """The spec's envelope: the keys every experiment has, besides its model's ``params``,
-with their checks (pydantic, strict: a bool is not a number, NaN is refused).
+with their checks (msgspec, strict: a bool is not a number, NaN is refused).
 
 runner.spec validates a file against these and each model's ``Params``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+import msgspec
+from msgspec import Meta
 
 from runner.affinity import CpuSet
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
-
-
-def _percent(value: str | float) -> float:
-    from runner.compare import parse_percent  # imported only for a spec with `regress:`
-
-    return parse_percent(value)
-
-
-Percent = Annotated[float | str, AfterValidator(_percent)]
+Name = Annotated[str, Meta(pattern=NAME_PATTERN, max_length=100)]
 MIN_MEMORY = 64 * 2**20  # below this not even the interpreter's own mappings fit
+_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
+          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}  # fmt: skip
 
 
-def parse_bytes(value: int | str) -> int:
+class Percent(float):
+    """A regression threshold: ``10%``, ``"10"`` or 10."""
+
+    json_schema: ClassVar[dict[str, Any]] = {"type": ["number", "string"]}
+
+    @classmethod
+    def parse(cls, value: object) -> Percent:
+        from runner.compare import parse_percent  # imported only for a spec with `regress:`
+
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"{value!r} is not a percentage such as 10%")
+        return cls(parse_percent(value))
+
+
+class MemorySize(int):
+    """A spec's ``max_memory``: a size as :func:`parse_bytes` reads it."""
+
+    json_schema: ClassVar[dict[str, Any]] = {
+        "type": ["integer", "string"], "description": "bytes, or a size such as 4GiB",
+    }  # fmt: skip
+
+    @classmethod
+    def parse(cls, value: object) -> MemorySize:
+        return cls(parse_bytes(value))
+
+
+def parse_bytes(value: object) -> int:
     """A size in bytes from ``4GiB``, ``512 MiB``, ``2G`` (as 2 GB) or a whole number."""
-    from pydantic import ByteSize, TypeAdapter
+    import re
 
-    try:
-        size = int(TypeAdapter(ByteSize).validate_python(value))
-    except ValidationError:
-        raise ValueError(f"{value!r} is not a size such as 4GiB or 512MiB") from None
+    size = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*", value, re.IGNORECASE)
+        if match:
+            size = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+    if size is None:
+        raise ValueError(f"{value!r} is not a size such as 4GiB or 512MiB")
     if size < MIN_MEMORY:
         raise ValueError(f"{value!r} is below the least usable cap of 64MiB")
     return size
@@ -47,61 +72,61 @@ def format_bytes(size: int) -> str:
     return f"{size} B"
 
 
-MemorySize = Annotated[int | str, AfterValidator(parse_bytes)]
-
-
-class _Strict(BaseModel):
-    # defer_build: each validator is built when first used (a spec file without
-    # `experiments:` never builds SpecFile's).
-    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, defer_build=True)
+class _Strict(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
 
 
 class Expect(_Strict):
     """A bound on the median of a metric, for the trials whose params match ``where``."""
 
-    where: dict[str, Any] = Field(default_factory=dict, description="params to match")
-    metric: Name = Field(description="a metric of the model")
-    min: float | None = Field(None, description="the median must be at least this")
-    max: float | None = Field(None, description="the median must be at most this")
+    metric: Annotated[Name, Meta(description="a metric of the model")]
+    where: Annotated[dict[str, Any], Meta(description="params to match")] = {}
+    min: Annotated[float | None, Meta(description="the median must be at least this")] = None
+    max: Annotated[float | None, Meta(description="the median must be at most this")] = None
 
-    @model_validator(mode="after")
-    def _one_bound(self) -> Expect:
+    def __post_init__(self) -> None:
         if self.min is None and self.max is None:
             raise ValueError("give min, max or both")
-        return self
 
 
 class Envelope(_Strict):
     """One experiment: a model, its params and the matrix swept over them."""
 
-    name: Name = Field(description="identifier; default: the file's stem")
-    description: str = Field("", max_length=1000)
-    model: Name = Field(description="model name, see `runner list`")
-    params: dict[str, Any] = Field(default_factory=dict, description="fixed model params")
-    matrix: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
-        default_factory=dict, description="param -> values; the trials are their product"
-    )
-    repeat: int = Field(5, ge=1, le=100_000, description="measured runs per trial")
-    warmup: int = Field(1, ge=0, le=10_000, description="unmeasured runs first")
-    timeout: float = Field(60.0, gt=0, le=86_400, description="seconds per run")
-    max_memory: MemorySize | None = Field(
-        None, description="address-space cap per trial process, e.g. 4GiB; over it: crashed"
-    )
-    expect: list[Expect] = Field(default_factory=list, description="bounds on medians")
-    regress: dict[Name, Percent] = Field(
-        default_factory=dict,
-        description="metric -> regression threshold in percent, e.g. {wall_s: 10%}: "
-        "`runner compare` flags a significant change beyond it",
-    )
-    plugins: list[str] = Field(default_factory=list, description="plugin files or modules")
-    cpus: CpuSet = Field(
-        None, description="pin each trial's processes to these CPUs, e.g. 1 or 0-1,3 "
-        "(`runner run --affinity` overrides it)",
-    )  # fmt: skip
+    name: Annotated[Name, Meta(description="identifier; default: the file's stem")]
+    model: Annotated[Name, Meta(description="model name, see `runner list`")]
+    description: Annotated[str, Meta(max_length=1000)] = ""
+    params: Annotated[dict[str, Any], Meta(description="fixed model params")] = {}
+    matrix: Annotated[
+        dict[str, Annotated[list[Any], Meta(min_length=1)]],
+        Meta(description="param -> values; the trials are their product"),
+    ] = {}
+    repeat: Annotated[int, Meta(ge=1, le=100_000, description="measured runs per trial")] = 5
+    warmup: Annotated[int, Meta(ge=0, le=10_000, description="unmeasured runs first")] = 1
+    timeout: Annotated[float, Meta(gt=0, le=86_400, description="seconds per run")] = 60.0
+    max_memory: Annotated[
+        MemorySize | None,
+        Meta(description="address-space cap per trial process, e.g. 4GiB; over it: crashed"),
+    ] = None
+    expect: Annotated[list[Expect], Meta(description="bounds on medians")] = []
+    regress: Annotated[
+        dict[Name, Percent],
+        Meta(
+            description="metric -> regression threshold in percent, e.g. {wall_s: 10%}: "
+            "`runner compare` flags a significant change beyond it"
+        ),
+    ] = {}
+    plugins: Annotated[list[str], Meta(description="plugin files or modules")] = []
+    cpus: Annotated[
+        CpuSet | None,
+        Meta(
+            description="pin each trial's processes to these CPUs, e.g. 1 or 0-1,3 "
+            "(`runner run --affinity` overrides it)"
+        ),
+    ] = None
 
 
 class SpecFile(_Strict):
     """A file holding several experiments."""
 
-    experiments: list[dict[str, Any]] = Field(min_length=1)
-    plugins: list[str] = Field(default_factory=list)
+    experiments: Annotated[list[dict[str, Any]], Meta(min_length=1)]
+    plugins: list[str] = []

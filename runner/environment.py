@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from runner import __version__
 
-PACKAGES = ("pluggy", "PyYAML", "ruamel.yaml", "pydantic", "gevent", "greenlet", "rich")
+PACKAGES = ("pluggy", "PyYAML", "ruamel.yaml", "msgspec", "gevent", "greenlet", "rich")
 
 
 def capture() -> dict[str, Any]:

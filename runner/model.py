@@ -1,7 +1,7 @@
 """What a model is: the public API for plugin authors.
 
 A model is an object with a ``name``, a one-line ``description``, a ``Params`` class (a
-pydantic model: the params schema), the ``metrics`` it reports, and ``run()``.  Subclass
+msgspec struct: the params schema), the ``metrics`` it reports, and ``run()``.  Subclass
 :class:`Model` to get the defaults; anything with the same attributes works.
 
 A trial runs in a fresh worker process: ``setup()`` once, then ``run()`` for each warmup
@@ -12,32 +12,79 @@ metric names to numbers; it may leave out a metric that does not apply to its pa
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
 
 
-class Params(BaseModel):
-    """Base class of a model's params schema: strict types, unknown keys refused.
+class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base class of a model's params schema (a msgspec struct): strict types, unknown
+    keys refused.
 
-    Strict means a bool is not a number and 2.5 is not an int; NaN and infinities are
-    refused.  Declare bounds with ``Field(ge=..., le=...)`` and a ``description`` per field:
-    ``runner list`` and ``runner schema`` show them.
+    Strict means a bool is not a number, 2.5 is not an int and "3" is not a number; NaN
+    and infinities are refused.  Declare bounds and a description per field with
+    ``Annotated[int, msgspec.Meta(ge=1, description="...")] = 8``: ``runner list`` and
+    ``runner schema`` show them.  Checks across fields go in ``__post_init__``, raising
+    ``ValueError`` with a message that says what to change.
     """
 
-    # defer_build: the validator is built when a spec first uses the model, not when its
-    # module is imported (`runner list` needs only the fields).
-    model_config = ConfigDict(
-        strict=True,
-        extra="forbid",
-        frozen=True,
-        allow_inf_nan=False,
-        validate_default=True,
-        defer_build=True,
-    )
+
+def convert(schema: type[Any], data: Any) -> Any:
+    """``data`` (a mapping) as an instance of ``schema``; ``msgspec.ValidationError``
+    otherwise.  Field types of their own (a CPU set, a size) parse through their
+    ``parse`` class method."""
+    _refuse_non_finite(data, "$")
+    return msgspec.convert(data, schema, dec_hook=_parse_custom)
+
+
+def field_names(schema: type[Any]) -> list[str]:
+    """The fields of a params (or any struct) class, in declaration order."""
+    return list(schema.__struct_fields__)
+
+
+def json_schema_hook(kind: type) -> dict[str, Any]:
+    """The JSON Schema of a field type of runner's own (its ``json_schema``)."""
+    schema = getattr(kind, "json_schema", None)
+    if schema is None:
+        raise NotImplementedError(f"{kind.__name__} has no JSON Schema")
+    return dict(schema)
+
+
+def dump(params: Any) -> dict[str, Any]:
+    """Params (or any struct) as plain JSON values."""
+    out: dict[str, Any] = msgspec.to_builtins(params, enc_hook=_plain)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    # A field type of runner's own (a CPU set, a server address) is its base type's value.
+    for base in (str, int, float, list):
+        if isinstance(value, base):
+            return base(value)  # type: ignore[arg-type]  # value is a base
+    raise TypeError(f"{type(value).__name__} is not a type a spec can hold")
+
+
+def _refuse_non_finite(value: Any, path: str) -> None:
+    # msgspec takes NaN and infinities for a float; a spec that says .nan means a mistake.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise msgspec.ValidationError(f"Expected a finite number - at `{path}`")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_non_finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_non_finite(item, f"{path}[{i}]")
+
+
+def _parse_custom(kind: type, value: Any) -> Any:
+    parse = getattr(kind, "parse", None)
+    if parse is None:
+        raise NotImplementedError(f"{kind.__name__} is not a type a spec can hold")
+    return parse(value)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,7 +36,7 @@ def check_model(model: Any, plugin: str, deep: bool = True) -> None:
 
     ``deep`` also builds the params schema and validates the defaults, the costly part.
     """
-    from pydantic import BaseModel
+    from runner.model import Params
 
     if isinstance(model, type):
         raise PluginError(
@@ -50,17 +50,23 @@ def check_model(model: Any, plugin: str, deep: bool = True) -> None:
     if not isinstance(getattr(model, "description", None), str):
         raise PluginError(f"{where}: `description` must be a one-line string")
     params = getattr(model, "Params", None)
-    if not (isinstance(params, type) and issubclass(params, BaseModel)):
-        raise PluginError(
-            f"{where}: `Params` must be a pydantic model class (subclass runner.Params)"
-        )
+    if not (isinstance(params, type) and issubclass(params, Params)):
+        raise PluginError(f"{where}: `Params` must be a class that subclasses runner.Params")
     if deep:
+        import msgspec
+
+        from runner.model import json_schema_hook
+
+        _check_not_pydantic(params, where)
         try:
-            params.model_json_schema()
+            msgspec.json.schema(params, schema_hook=json_schema_hook)
         except Exception as exc:
+            # msgspec's last line names the type: "type <class 'socket.socket'> is not ..."
+            problem = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
             raise PluginError(
-                f"{where}: params schema cannot be built: {_first_line(exc)}; give each field "
-                "a type specs can hold (bool, int, float, str, Literal[...], lists of those)"
+                f"{where}: params schema cannot be built: {problem}; give each field a type "
+                "specs can hold (bool, int, float, str, Literal[...], lists of those), or a "
+                "class with `parse` and `json_schema` (see runner.affinity.CpuSet)"
             ) from exc
         _check_defaults(params, where)
     _check_metrics_declared(getattr(model, "metrics", None), where)
@@ -69,19 +75,43 @@ def check_model(model: Any, plugin: str, deep: bool = True) -> None:
     _OWNERS[id(model)] = plugin
 
 
+def _check_not_pydantic(params: type, where: str) -> None:
+    # Params were pydantic models before 0.2; a field written the old way would be taken
+    # for its default, and a validator never called.
+    import msgspec
+
+    defaults = {f.name: f.default for f in msgspec.structs.fields(params)}
+    for name, value in {**vars(params), **defaults}.items():
+        if type(value).__module__.split(".")[0] == "pydantic":
+            raise PluginError(
+                f"{where}: {name!r} is a pydantic {type(value).__name__}; params are msgspec "
+                "structs now: write "
+                "`name: Annotated[int, msgspec.Meta(ge=1, description=...)] = default`, and "
+                "checks across fields in __post_init__ (docs/writing-plugins.md)"
+            )
+
+
 def _check_defaults(params: type, where: str) -> None:
     # A bad default fails every spec that leaves the field out, blaming the spec's author.
-    from pydantic import ValidationError
+    import msgspec
 
-    if any(f.is_required() for f in params.model_fields.values()):  # type: ignore[attr-defined]
+    from runner.model import convert
+
+    fields = msgspec.structs.fields(params)
+    if any(f.required for f in fields):
         return
+    # msgspec trusts defaults; give them to it as a spec would.
+    given = {
+        f.name: f.default if f.default_factory is msgspec.NODEFAULT else f.default_factory()
+        for f in fields
+    }
     try:
-        params.model_validate({})  # type: ignore[attr-defined]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(map(str, err["loc"])) or "(all)"
+        convert(params, msgspec.to_builtins(given))
+    except (msgspec.ValidationError, TypeError) as exc:
+        msg, _, at = str(exc).partition(" - at `$.")
+        field = at.rstrip("`") or "(all)"
         raise PluginError(
-            f"{where}: the default of param {field!r} is invalid: {err['msg']}; fix the default"
+            f"{where}: the default of param {field!r} is invalid: {msg}; fix the default"
         ) from None
 
 
@@ -241,7 +271,7 @@ def _library_dirs() -> tuple[str, ...]:
 
     paths = sysconfig.get_paths()
     dirs = {paths["stdlib"], paths["platstdlib"]}
-    for module in ("pydantic", "pydantic_core", "pluggy", "yaml", "typing_extensions"):
+    for module in ("msgspec", "pluggy", "yaml", "typing_extensions"):
         file = getattr(sys.modules.get(module), "__file__", None)
         if file:
             dirs.add(str(Path(file).parent))

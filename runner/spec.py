@@ -1,13 +1,12 @@
 """Experiment specs: YAML -> validated Experiment -> expanded Trials.
 
 Every error is one line, ``FILE:LINE:COL: key.path: what is wrong``.  Validation uses the
-envelope (runner/envelope.py) and each model's own ``Params`` (pydantic, strict).
+envelope (runner/envelope.py) and each model's own ``Params`` (msgspec, strict).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import json
 import math
@@ -15,12 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
 from runner import yamlsrc
 from runner.envelope import Envelope, Expect, SpecFile
 from runner.errors import SpecError
 from runner.limits import DEFAULT_MAX_TRIALS
+from runner.model import dump, field_names
+from runner.specerrors import convert_spec, suggest
 
 if TYPE_CHECKING:
     from runner.model import Model
@@ -152,61 +151,8 @@ def _load_one(
     return experiments
 
 
-def _validate(src: yamlsrc.Source, loc: yamlsrc.Loc, schema: type[BaseModel], data: Any) -> Any:
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise _translate(src, exc, lambda err_loc: (*loc, *err_loc), data, schema) from None
-
-
-def _translate(
-    src: yamlsrc.Source,
-    exc: ValidationError,
-    to_source: Any,
-    data: Any,
-    schema: type[BaseModel],
-) -> SpecError:
-    lines: list[str] = []
-    for err in exc.errors()[:10]:
-        err_loc = tuple(err["loc"])
-        loc = to_source(err_loc)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key" + _suggest(str(err_loc[-1]), _known_keys(schema, err_loc[:-1]))
-        elif err["type"] != "missing" and "input" in err:
-            msg += f" (got {_short(err['input'])})"
-        if err["type"] != "missing":
-            loc = _trim(src, loc)
-        at_value = err["type"] not in ("missing", "extra_forbidden")
-        line = f"{src.where(loc, at_value)}: {yamlsrc.dotted(loc)}: {msg}"
-        if line not in lines:
-            lines.append(line)
-    return SpecError("\n".join(lines))
-
-
-def _trim(src: yamlsrc.Source, loc: yamlsrc.Loc) -> yamlsrc.Loc:
-    # pydantic appends union member tags (`float`, `int`) to locations; keep the real path.
-    while loc and tuple(loc) not in src.marks:
-        loc = loc[:-1]
-    return tuple(loc)
-
-
-def _known_keys(schema: type[BaseModel], parent: tuple[Any, ...]) -> list[str]:
-    if not parent:
-        return list(schema.model_fields)
-    if parent[-1:] and isinstance(parent[-1], int) and schema is Envelope:
-        return list(Expect.model_fields)
-    return []
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=repr) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def _validate(src: yamlsrc.Source, loc: yamlsrc.Loc, schema: type[Any], data: Any) -> Any:
+    return convert_spec(src, schema, data, lambda err_loc: (*loc, *err_loc))
 
 
 def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, models: Mapping[str, Model], name: str) -> Model:
@@ -214,7 +160,7 @@ def _model(src: yamlsrc.Source, loc: yamlsrc.Loc, models: Mapping[str, Model], n
         known = ", ".join(sorted(models)) or "none"
         raise src.error(
             (*loc, "model"),
-            f"unknown model {name!r}{_suggest(name, models)} (known: {known}; "
+            f"unknown model {name!r}{suggest(name, models)} (known: {known}; "
             "a plugin may be missing: see `runner list`)",
             value=True,
         )
@@ -225,33 +171,32 @@ def _expand(
     src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model: Model
 ) -> Iterable[Trial]:
     keys = list(exp.matrix)
-    fields = model.Params.model_fields
+    fields = field_names(model.Params)
     for key in [*exp.params, *keys]:
         if key not in fields:
             where = (*loc, "matrix" if key in exp.matrix else "params", key)
-            raise src.error(where, f"unknown param of model {model.name!r}{_suggest(key, fields)}")
+            raise src.error(where, f"unknown param of model {model.name!r}{suggest(key, fields)}")
     combos = itertools.product(*(enumerate(exp.matrix[k]) for k in keys))
     for index, combo in enumerate(combos):
         swept = {k: v for k, (_, v) in zip(keys, combo, strict=False)}
         positions = {k: i for k, (i, _) in zip(keys, combo, strict=False)}
 
         def to_source(err_loc: tuple[Any, ...], _pos: dict[str, int] = positions) -> yamlsrc.Loc:
-            key = err_loc[0] if err_loc else None
+            if not err_loc:  # a check across params: where they are written
+                return (*loc, "params" if exp.params or not _pos else "matrix")
+            key = err_loc[0]
             if key in _pos:
                 return (*loc, "matrix", key, _pos[key], *err_loc[1:])
             return (*loc, "params", *err_loc)
 
-        try:
-            params = model.Params.model_validate({**exp.params, **swept})
-        except ValidationError as exc:
-            raise _translate(src, exc, to_source, exp.params, model.Params) from None
+        params = convert_spec(src, model.Params, {**exp.params, **swept}, to_source)
         suffix = ",".join(f"{k}={_label(v)}" for k, v in swept.items())
         yield Trial(
             id=f"{exp.name}[{suffix}]" if suffix else exp.name,
             experiment=exp.name,
             model=exp.model,
             index=index,
-            params=params.model_dump(mode="json"),
+            params=dump(params),
             swept=swept,
             repeat=exp.repeat,
             warmup=exp.warmup,
@@ -268,11 +213,11 @@ def _label(value: Any) -> str:
 
 def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model: Model) -> None:
     metrics = [m.name for m in model.metrics]
-    fields = model.Params.model_fields
+    fields = field_names(model.Params)
     for i, rule in enumerate(exp.expect):
         here = (*loc, "expect", i)
         if rule.metric not in metrics:
-            hint = _suggest(rule.metric, metrics)
+            hint = suggest(rule.metric, metrics)
             raise src.error(
                 (*here, "metric"),
                 f"model {model.name!r} has no metric {rule.metric!r}{hint}",
@@ -280,7 +225,7 @@ def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model:
             )
         for key in rule.where:
             if key not in fields:
-                raise src.error((*here, "where", key), f"unknown param{_suggest(key, fields)}")
+                raise src.error((*here, "where", key), f"unknown param{suggest(key, fields)}")
         if not any(matches(rule.where, t.params) for t in exp.trials):
             raise src.error((*here, "where"), "matches no trial of this experiment")
     directed = [m.name for m in model.metrics if m.higher_is_better is not None]
@@ -290,7 +235,7 @@ def _check_expect(src: yamlsrc.Source, loc: yamlsrc.Loc, exp: Experiment, model:
             raise src.error(
                 (*loc, "regress", name),
                 f"model {model.name!r} has no metric {name!r} with a direction"
-                f"{_suggest(name, directed)} (metrics that can regress: {known})",
+                f"{suggest(name, directed)} (metrics that can regress: {known})",
             )
 
 

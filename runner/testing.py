@@ -86,7 +86,7 @@ def run_trial(
 
     :param model: the model's name.
     :param params: the trial's params; the model's defaults fill the rest.  Invalid params
-        raise ``pydantic.ValidationError``, as a spec would be refused.
+        raise ``msgspec.ValidationError``, as a spec would be refused.
     :param plugins: plugins to load besides the built-ins: module names, ``.py`` files or
         imported modules (the worker imports them again, so they must be importable from
         this test's ``sys.path``).
@@ -97,6 +97,7 @@ def run_trial(
     """
     from runner import environment
     from runner.execute import run_session
+    from runner.model import convert, dump
     from runner.plugins import PluginConfig, build
     from runner.session import RunOptions, Session
     from runner.spec import Experiment, Trial
@@ -110,7 +111,7 @@ def run_trial(
             f"run_trial({model!r}, ..., plugins=['my_package.plugin'])"
         )
     given = dict(params or {})
-    full = models[model].Params.model_validate(given).model_dump(mode="json")
+    full = dump(convert(models[model].Params, given))
     name = f"run_trial_{model}".replace(".", "_").replace("-", "_")
     trial = Trial(
         id=model, experiment=name, model=model, index=0, params=full, swept={},

@@ -15,7 +15,7 @@ Messages (runner/messages.py) are JSON lines: requests on the worker's stdin, ev
 channel of their own (a trial's own prints never reach it: they go to a stderr file).
 
 Only the standard library is imported at module level: in a fresh interpreter the prelude
-must run before pydantic, pluggy's users or the plugins are imported.
+must run before msgspec, pluggy's users or the plugins are imported.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def serve() -> int:
             params = _prepare(host, current)
             sys.stdout.flush()
             sys.stderr.flush()
-            # What the worker holds (plugins, pydantic's validators) leaves the collector's
+            # What the worker holds (plugins, their params classes) leaves the collector's
             # generations: the trial's collections neither scan it nor, by touching each
             # object's header, copy the pages it shares with the worker.  10,000 greenlets
             # took 14% longer to connect without it.
@@ -195,15 +195,17 @@ def _build_host(config: dict[str, Any]) -> Any:
 
 
 def _prepare(host: Any, request: m.RunTrial) -> Any:
-    """The trial's params, built here once before the fork (so the validator is built
-    once per worker, not per trial), and the prelude its model asks for.
+    """The trial's params, built here once before the fork, and the prelude its model
+    asks for.
 
     The params were validated when the spec was loaded; on the unlikely failure here the
     child validates again and reports the error as the trial's.
     """
+    from runner.model import convert
+
     try:
         model = host.models()[request.trial["model"]]
-        params = model.Params.model_validate(request.trial["params"], strict=False)
+        params = convert(model.Params, request.trial["params"])
         request.prelude = list(model.prelude(params))
     except Exception:
         return None
@@ -260,13 +262,13 @@ def run_trial(request: m.RunTrial, host: Any, send: Any, params: Any = None) -> 
     from pathlib import Path
 
     from runner.errors import ModelError
-    from runner.model import RunContext
+    from runner.model import RunContext, convert
     from runner.modelcheck import check_metrics
 
     trial = request.trial
     model = host.models()[trial["model"]]
     if params is None:
-        params = model.Params.model_validate(trial["params"], strict=False)
+        params = convert(model.Params, trial["params"])
     tmpdir = Path(request.tmpdir)
     ctx = RunContext(trial["id"], tmpdir, trial["timeout"], trial["repeat"], trial["warmup"])
     failure: str | None = None

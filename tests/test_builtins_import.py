@@ -93,9 +93,9 @@ def test_list_validate_show_import_only_what_they_use(runner_cli: RunnerCli) -> 
         assert "runner.builtins.pool" in mods
         # A spec imports the built-in model it uses, not the others; a listing all of them.
         assert ("runner.builtins.thread" in mods) == (args == ["list"]), args
-    # A command that needs no model imports no model module, nor pydantic.
+    # A command that needs no model imports no model module, nor msgspec.
     mods = _imported(runner_cli, "history", "--help")
-    assert not {m for m in mods if m in BUILTIN_MODELS or m.startswith("pydantic")}
+    assert not {m for m in mods if m in BUILTIN_MODELS or m.startswith("msgspec")}
 
 
 def test_built_in_models_pass_the_full_model_check() -> None:

@@ -154,5 +154,5 @@ def test_the_harness_is_no_work_for_the_trials_garbage_collector(runner_cli):
     assert len(res.trials) == 2
     for trial in res.trials:
         frozen, tracked = median(trial, "frozen"), median(trial, "tracked")
-        assert frozen > 10_000, (trial["params"], frozen)  # runner, pluggy, pydantic at least
+        assert frozen > 10_000, (trial["params"], frozen)  # runner, pluggy and the models at least
         assert tracked < frozen / 4, (trial["params"], tracked, frozen)

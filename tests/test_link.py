@@ -244,16 +244,16 @@ def test_without_nft_a_link_is_refused_naming_the_package(runner_cli):
 @pytest.mark.parametrize(
     ("model", "params", "message"),
     [
-        ("udp", "link_loss_pct: 101", "less than or equal to 100"),
-        ("tcp", "link_loss_pct: -1", "greater than or equal to 0"),
+        ("udp", "link_loss_pct: 101", "Expected `float` <= 100.0 (got 101)"),
+        ("tcp", "link_loss_pct: -1", "Expected `float` >= 0.0 (got -1)"),
         ("udp", "link_loss_pct: 0.005", "steps of 0.01"),
         ("udp", "link_loss_pct: 1, server: '127.0.0.1:9'", "cannot reach a server outside"),
         ("tcp", "link_delay_ms: 5, server: '127.0.0.1:9'", "cannot reach a server outside"),
         ("tcp", "link_jitter_ms: 2", "give link_delay_ms too"),
         ("udp", "rate_pps: 0", "write max for as fast as the sender can"),
-        ("udp", "rate_pps: fast", "rate_pps"),
-        ("tcp", "workload: download, client_rate_mib_s: 0", "greater than 0"),
-        ("tcp", "workload: download, client_think_ms: -1", "greater than or equal to 0"),
+        ("udp", "rate_pps: fast", "rate_pps: must be 'max' or an int (got 'fast')"),
+        ("tcp", "workload: download, client_rate_mib_s: 0", "Expected `float` > 0.0"),
+        ("tcp", "workload: download, client_think_ms: -1", "Expected `float` >= 0.0"),
         ("tcp", "client_think_ms: 10000", "shorter than io_timeout"),
     ],
 )

@@ -164,7 +164,7 @@ def test_bad_spec_is_a_one_line_collection_error(project):
     res = pytest_run(project.path, "--runner", "specs")
     assert res.returncode == 2
     assert "ERROR collecting specs/broken.yaml" in res.stdout
-    assert "broken.yaml:2:19: params.threads: Input should be a valid integer" in res.stdout
+    assert "broken.yaml:2:19: params.threads: Expected `int` (got 'many')" in res.stdout
     res = pytest_run(project.path, "--runner", "specs", "--runner-baseline", "missing.json")
     assert res.returncode == 4 and "--runner-baseline: missing.json: no such result file" in (
         res.stderr

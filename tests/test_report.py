@@ -39,14 +39,16 @@ warmup: 0
 
 # A model whose runs carry latency percentiles, for the percentile chart.
 LATENCY_PLUGIN = """
-from pydantic import Field
+from typing import Annotated
+
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params
 
 
 class LatencyParams(Params):
-    clients: int = Field(1, ge=1)
+    clients: Annotated[int, Meta(ge=1)] = 1
 
 
 class Latency(Model):

@@ -63,6 +63,6 @@ def test_several_errors_are_one_line_each(runner_cli):
     assert res.code == 2
     lines = res.stderr.strip().splitlines()
     assert lines == [
-        f"{path}:2:9: repeat: Input should be a valid integer (got true)",
-        f"{path}:3:9: warmup: Input should be greater than or equal to 0 (got -1)",
+        f"{path}:2:9: repeat: Expected `int` (got true)",
+        f"{path}:3:9: warmup: Expected `int` >= 0 (got -1)",
     ]

@@ -66,8 +66,8 @@ def test_yaml_1_2_scalars(runner_cli: RunnerCli) -> None:
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        (POOL + "params: {tasks: 1e3}\n", "4:17: params.tasks: Input should be a valid integer"),
-        (POOL + "params: {tasks: on}\n", "4:17: params.tasks: Input should be a valid integer"),
+        (POOL + "params: {tasks: 1e3}\n", "4:17: params.tasks: Expected `int`"),
+        (POOL + "params: {tasks: on}\n", "4:17: params.tasks: Expected `int`"),
         (
             "experiments:\n  - &b {model: pool, name: a}\n  - <<: *b\n    name: b\n    name: c\n",
             "5:5: experiments[1].name: duplicate key (first at line 4)",
@@ -75,7 +75,7 @@ def test_yaml_1_2_scalars(runner_cli: RunnerCli) -> None:
         (
             "experiments:\n  - &b {model: pool, name: a}\n  - <<: *b\n    name: b\n"
             "    params: {workers: true}\n",
-            "5:23: experiments[1].params.workers: Input should be a valid integer",
+            "5:23: experiments[1].params.workers: Expected `int`",
         ),
         (POOL + "<<: [1]\n", "4:6: (top): `<<` merges mappings (or a list of them)"),
         (POOL + "matrix: !!set {a: null}\n", "4:9: invalid YAML: the tag 'tag:yaml.org,2002:set'"),

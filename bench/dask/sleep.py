@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
 class SleepParams(Params):
-    i: int = Field(0, ge=0, description="a label to sweep over")
-    seconds: float = Field(1.0, ge=0, le=60)
+    i: Annotated[int, Meta(ge=0, description="a label to sweep over")] = 0
+    seconds: Annotated[float, Meta(ge=0, le=60)] = 1.0
 
 
 class Sleep(Model):

@@ -1,7 +1,7 @@
 """Functions the process model runs in its child processes.
 
 Kept apart from plugins/process.py and free of heavy imports: a spawn or forkserver child
-imports the module that holds its target, and pydantic or pluggy there would be measured
+imports the module that holds its target, and msgspec or pluggy there would be measured
 as part of the start cost.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any, ClassVar
 
 DEFAULT_BIND = "127.0.0.1:0"
 
@@ -25,11 +26,18 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def check_server(value: str | None) -> str | None:
-    """Validator of the models' ``server`` param: a HOST:PORT to connect to (not port 0)."""
-    if value is not None and parse_hostport(value)[1] == 0:
-        raise ValueError("server port must not be 0")
-    return value
+class ServerAddress(str):
+    """The models' ``server`` param: a HOST:PORT to connect to (not port 0)."""
+
+    json_schema: ClassVar[dict[str, Any]] = {"type": "string"}
+
+    @classmethod
+    def parse(cls, value: object) -> ServerAddress:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not HOST:PORT")
+        if parse_hostport(value)[1] == 0:
+            raise ValueError("server port must not be 0")
+        return cls(value)
 
 
 def format_hostport(host: str, port: int) -> str:

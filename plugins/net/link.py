@@ -24,34 +24,43 @@ import shutil
 import subprocess
 from typing import Annotated, Any
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner.errors import ModelError
 
 # The params, said once for every model that offers a link (None: the host's own network).
-LossPct = Annotated[
-    float | None,
-    Field(
-        ge=0,
-        le=100,
-        description="percent of packets dropped at random in each direction (0.01 steps), "
-        "in a private network namespace of the trial's own (root, nftables); "
-        "none: the host's network as it is",
-    ),
-]
-DelayMs = Annotated[
-    float | None,
-    Field(
-        ge=0,
-        le=10_000,
-        description="ms each packet is delayed in each direction (tc netem: root, iproute2 "
-        "and a kernel with sch_netem); none: no delay",
-    ),
-]
-JitterMs = Annotated[
-    float | None,
-    Field(ge=0, le=10_000, description="ms of random variation around link_delay_ms (netem)"),
-]
+LossPct = (
+    Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=100,
+            description="percent of packets dropped at random in each direction (0.01 steps), "
+            "in a private network namespace of the trial's own (root, nftables); "
+            "none: the host's network as it is",
+        ),
+    ]
+    | None
+)
+DelayMs = (
+    Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=10_000,
+            description="ms each packet is delayed in each direction (tc netem: root, iproute2 "
+            "and a kernel with sch_netem); none: no delay",
+        ),
+    ]
+    | None
+)
+JitterMs = (
+    Annotated[
+        float,
+        Meta(ge=0, le=10_000, description="ms of random variation around link_delay_ms (netem)"),
+    ]
+    | None
+)
 
 MTU = 1500  # Ethernet's
 _STEPS = 10_000  # numgen's modulus: loss in steps of 0.01 %

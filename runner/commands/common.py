@@ -63,7 +63,7 @@ def load_spec_plugins(
     and return the files as read, so that nothing reads them twice."""
     if not specs:
         return []  # `runner list` without --spec: no spec, no validation machinery
-    from runner import spec, yamlsrc  # pydantic: only for the commands that read specs
+    from runner import spec, yamlsrc  # msgspec: only for the commands that read specs
 
     sources = [s if isinstance(s, yamlsrc.Source) else yamlsrc.load(s) for s in specs]
     for src in sources:

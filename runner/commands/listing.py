@@ -11,6 +11,8 @@ from runner import hookimpl
 from runner.commands.common import load_spec_plugins
 
 if TYPE_CHECKING:
+    import msgspec
+
     from runner.plugins import PluginHost
 
 
@@ -35,6 +37,8 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
             version = f" {plugin.version}" if plugin.version else ""
             print(f"{plugin.name}{version} [{plugin.source}]: {', '.join(plugin.hooks) or '-'}")
         return 0
+    from msgspec.structs import fields as msgspec_fields
+
     models = host.models()
     for name in args.model:
         if name not in models:
@@ -46,10 +50,11 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
             continue
         print(f"{name}: {model.description}  [plugin {host.model_plugin(name)}]")
         print("  params:")
-        for field, info in model.Params.model_fields.items():
-            default = "" if info.is_required() else f" = {_show(info.default)}"
-            doc = f"  {info.description}" if info.description else ""
-            print(f"    {field}: {_type(info.annotation)}{default}{doc}")
+        for info in msgspec_fields(model.Params):
+            default = "" if info.required else f" = {_show(_default(info))}"
+            kind, description = _unwrap(info.type)
+            doc = f"  {description}" if description else ""
+            print(f"    {info.name}: {_type(kind)}{default}{doc}")
         print("  metrics:")
         for m in model.metrics:
             direction = {True: "higher is better", False: "lower is better", None: ""}
@@ -63,6 +68,31 @@ def _show(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+def _default(info: msgspec.structs.FieldInfo) -> Any:
+    from msgspec import NODEFAULT
+
+    if info.default_factory is not NODEFAULT:
+        return info.default_factory()
+    return info.default
+
+
+def _unwrap(annotation: Any) -> tuple[Any, str]:
+    """The type inside ``Annotated[T, Meta(...)]``, and the field's description, which may
+    be on a member of a union (``Annotated[float, Meta(ge=0, ...)] | None``)."""
+    import types
+    import typing
+
+    description = ""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation, *metas = typing.get_args(annotation)
+        for meta in metas:
+            description = getattr(meta, "description", None) or description
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for member in typing.get_args(annotation):
+            description = description or _unwrap(member)[1]
+    return annotation, description
+
+
 def _type(annotation: Any) -> str:
     """``int``, ``apply | apply_async``, ``str | None``: types as a spec author reads them."""
     import types
@@ -71,7 +101,7 @@ def _type(annotation: Any) -> str:
     if typing.get_origin(annotation) is typing.Literal:
         return " | ".join(str(v) for v in typing.get_args(annotation))
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # int | max
-        return " | ".join(_type(a) for a in typing.get_args(annotation))
+        return " | ".join(_type(_unwrap(a)[0]) for a in typing.get_args(annotation))
     if annotation is type(None):
         return "None"
     if isinstance(annotation, type):

@@ -39,20 +39,21 @@ def schema(args: argparse.Namespace, host: PluginHost) -> int:
 
 def json_schema(host: PluginHost) -> dict[str, Any]:
     """JSON Schema of spec files, with every loaded model's params."""
-    from pydantic.json_schema import models_json_schema
+    import msgspec
 
     from runner.envelope import Envelope
+    from runner.model import json_schema_hook
 
     models = host.models()
-    keys, defs = models_json_schema([(m.Params, "validation") for m in models.values()])
-    envelope = Envelope.model_json_schema()
-    envelope.pop("required", None)
-    envelope["required"] = ["model"]
-    defs.setdefault("$defs", {}).update(envelope.pop("$defs", {}))
+    kinds = [Envelope, *(m.Params for m in models.values())]
+    (envelope_ref, *refs), defs = msgspec.json.schema_components(
+        kinds, schema_hook=json_schema_hook
+    )
+    envelope = defs.pop(envelope_ref["$ref"].rsplit("/", 1)[-1])
+    envelope["required"] = ["model"]  # the name defaults to the file's stem
     branches = []
-    for m in models.values():
-        ref = keys[(m.Params, "validation")]
-        props = defs["$defs"][ref["$ref"].rsplit("/", 1)[-1]]["properties"]
+    for m, ref in zip(models.values(), refs, strict=True):
+        props = defs[ref["$ref"].rsplit("/", 1)[-1]]["properties"]
         branches.append(
             {
                 "if": {"properties": {"model": {"const": m.name}}, "required": ["model"]},
@@ -85,7 +86,7 @@ def json_schema(host: PluginHost) -> dict[str, Any]:
                 },
             },
         ],
-        "$defs": {**defs["$defs"], "Experiment": envelope},
+        "$defs": {**defs, "Experiment": envelope},
     }
 
 

@@ -8,19 +8,19 @@ steadier on a busy machine.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
 class WorkParams(Params):
-    mode: Literal["cpu", "sleep"] = Field("cpu", description="compute, or sleep")
-    iterations: int = Field(200_000, ge=1, le=10**9, description="cpu: loop length")
-    seconds: float = Field(0.01, ge=0, le=60, description="sleep: seconds per run")
-    extra_work_pct: float = Field(0.0, ge=0, le=1000, description="adds this much work")
+    mode: Annotated[Literal["cpu", "sleep"], Meta(description="compute, or sleep")] = "cpu"
+    iterations: Annotated[int, Meta(ge=1, le=10**9, description="cpu: loop length")] = 200_000
+    seconds: Annotated[float, Meta(ge=0, le=60, description="sleep: seconds per run")] = 0.01
+    extra_work_pct: Annotated[float, Meta(ge=0, le=1000, description="adds this much work")] = 0.0
 
 
 class Work(Model):

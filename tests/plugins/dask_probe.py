@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
@@ -22,11 +23,11 @@ __version__ = os.environ.get("DASK_PROBE_VERSION", "1.0")
 
 
 class ProbeParams(Params):
-    label: int = Field(0, ge=0)
+    label: Annotated[int, Meta(ge=0)] = 0
     marker: str = ""
     gate: str = ""
-    gate_from_run: int = Field(0, ge=0, description="runs before this one do not wait")
-    seconds: float = Field(0.0, ge=0, le=60)
+    gate_from_run: Annotated[int, Meta(ge=0, description="runs before this one do not wait")] = 0
+    seconds: Annotated[float, Meta(ge=0, le=60)] = 0.0
 
 
 class Probe(Model):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
 class SquareParams(Params):
-    n: int = Field(3, ge=0, le=1000)
+    n: Annotated[int, Meta(ge=0, le=1000)] = 3
 
 
 class Square(Model):

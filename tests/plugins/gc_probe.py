@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from typing import Annotated
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
 class GcProbeParams(Params):
-    fresh: bool = Field(False, description="run in a fresh interpreter (with a prelude)")
+    fresh: Annotated[bool, Meta(description="run in a fresh interpreter (with a prelude)")] = False
 
 
 class GcProbe(Model):

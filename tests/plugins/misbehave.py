@@ -6,9 +6,9 @@ import os
 import signal
 import sys
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
@@ -18,7 +18,7 @@ class MisbehaveParams(Params):
     action: Literal[
         "ok", "raise", "exit", "signal", "hang", "print", "undeclared", "string", "nan", "orphan"
     ] = "ok"
-    seconds: float = Field(0.0, ge=0, le=3600)
+    seconds: Annotated[float, Meta(ge=0, le=3600)] = 0.0
     value: float = 1.0
     pidfile: str = ""
 

@@ -1,12 +1,14 @@
 """A default outside its own bounds: every spec that leaves it out would be refused."""
 
-from pydantic import Field
+from typing import Annotated
+
+from msgspec import Meta
 
 from runner import Metric, Model, Params, hookimpl
 
 
 class CountParams(Params):
-    count: int = Field(0, ge=1, description="at least one")
+    count: Annotated[int, Meta(ge=1, description="at least one")] = 0
 
 
 class CountModel(Model):

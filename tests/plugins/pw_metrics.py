@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import Metric, Model, Params, RunContext, hookimpl
 
@@ -13,9 +13,10 @@ __version__ = "2.5.1"
 
 
 class MetricsParams(Params):
-    returns: Literal["ok", "numpy_like", "undeclared", "string", "bool", "list"] = Field(
-        "ok", description="what run() returns"
-    )
+    returns: Annotated[
+        Literal["ok", "numpy_like", "undeclared", "string", "bool", "list"],
+        Meta(description="what run() returns"),
+    ] = "ok"
 
 
 class MetricsModel(Model):

@@ -1,6 +1,6 @@
-"""A params field pydantic cannot validate: the validator cannot be built.
+"""A params field of a type specs cannot hold: its schema cannot be built.
 
-Params build their validator when first needed (``defer_build``), so the import succeeds
+Params are checked when first used, so the import succeeds
 and the model check at load time is what refuses it.
 """
 

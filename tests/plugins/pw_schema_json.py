@@ -1,21 +1,21 @@
-"""A params schema that validates but has no JSON Schema, so specs and editors cannot use it."""
-
-import socket
-
-from pydantic import ConfigDict
+"""A field type of its own that parses but has no JSON Schema, so editors cannot use it."""
 
 from runner import Metric, Model, Params, hookimpl
 
 
-class SocketParams(Params):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+class Host(str):
+    @classmethod
+    def parse(cls, value):
+        return cls(value)
 
-    sock: socket.socket | None = None
+
+class HostParams(Params):
+    host: Host | None = None
 
 
-class SocketModel(Model):
-    name = "pw_socket"
-    Params = SocketParams
+class HostModel(Model):
+    name = "pw_host"
+    Params = HostParams
     metrics = (Metric("x", "", None),)
 
     def run(self, params, ctx):
@@ -24,4 +24,4 @@ class SocketModel(Model):
 
 @hookimpl
 def runner_models():
-    return [SocketModel()]
+    return [HostModel()]

@@ -13,19 +13,28 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from msgspec import Meta
 
 from runner import hookimpl
 from runner.model import Metric, Model, Params, RunContext
 
 
 class SeededParams(Params):
-    seed: int = Field(0, description="the random stream; each session of a test its own")
-    arm: int = Field(0, ge=0, le=1000, description="a label to sweep: each arm its own stream")
-    median: float = Field(1.0, gt=0, description="median of wall_s without a shift")
-    sd_pct: float = Field(2.0, ge=0, le=100, description="standard deviation, % of median")
-    shift_pct: float = Field(0.0, ge=-90, le=1000, description="the known change of wall_s")
+    seed: Annotated[int, Meta(description="the random stream; each session of a test its own")] = 0
+    arm: Annotated[
+        int, Meta(ge=0, le=1000, description="a label to sweep: each arm its own stream")
+    ] = 0
+    median: Annotated[float, Meta(gt=0, description="median of wall_s without a shift")] = 1.0
+    sd_pct: Annotated[
+        float,
+        Meta(ge=0, le=100, description="standard deviation, % of median"),
+    ] = 2.0
+    shift_pct: Annotated[
+        float,
+        Meta(ge=-90, le=1000, description="the known change of wall_s"),
+    ] = 0.0
 
 
 class Seeded(Model):
