@@ -6,7 +6,7 @@ Each round runs every command once, in an order that alternates round by round (
 machine is shared and drifts); each command's ratio to ``python3 -c "import pluggy,
 yaml"`` of the same round is kept, and the table shows the median per-round ratio with
 its range, and the median time.  Target: at most 3 for list, validate and show.  The
-floor row is the imports those three cannot avoid (pydantic, for the models' params).
+floor row is the imports those three cannot avoid (msgspec, for the models' params).
 Runs this checkout (``python -m runner`` from its folder); a report, not a test.
 """
 
@@ -31,11 +31,11 @@ def commands(py: str) -> dict[str, list[str]]:
         'python3 -c "import pluggy, yaml"': [py, "-c", "import pluggy, yaml"],
         "python3 -c pass": [py, "-c", "pass"],
         # What list/validate/show cannot avoid: the spec's YAML, the entry points, and the
-        # models' params, which are pydantic classes.
-        "floor: pluggy, ruamel.yaml, importlib.metadata, pydantic (BaseModel, Field)": [
+        # models' params, which are msgspec structs.
+        "floor: pluggy, ruamel.yaml, importlib.metadata, msgspec": [
             py,
             "-c",
-            "import pluggy, ruamel.yaml, importlib.metadata; from pydantic import BaseModel, Field",
+            "import pluggy, ruamel.yaml, importlib.metadata, msgspec",
         ],
         "runner --version": [*runner, "--version"],
         "runner list": [*runner, "list"],
