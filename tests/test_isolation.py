@@ -130,9 +130,13 @@ def test_the_leak_scan_finds_a_marked_process():
     # The scan above passes when it finds nothing: prove it would find a process.
     marker = uuid.uuid4().hex
     env = {**os.environ, "RUNNER_LEAK_MARKER": marker}
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
-                            stdin=subprocess.PIPE, env=env)  # fmt: skip
+    # Popen returns once exec has begun, which is before the kernel sets up the new
+    # program's arguments and environment in /proc: the child says when it is running.
+    code = "import sys; print('up', flush=True); sys.stdin.read()"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env)  # fmt: skip
     try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
         assert any("sys.stdin.read()" in cmd for cmd in _marked(marker))
         assert _marked(uuid.uuid4().hex) == []
     finally:
