@@ -95,7 +95,12 @@ def kill_tagged(name: str, value: str) -> int:
     """
     killed: set[int] = set()
     deadline = time.monotonic() + KILL_DEADLINE_S
-    while (found := tagged(name, value)) and time.monotonic() < deadline:
+    # A process caught inside exec reads as having no environment until the kernel has
+    # set up the new program's: none is left only when two scans a moment apart agree.
+    clear_scans = 0
+    while clear_scans < 2 and time.monotonic() < deadline:
+        found = tagged(name, value)
+        clear_scans = 0 if found else clear_scans + 1
         for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
