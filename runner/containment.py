@@ -98,13 +98,15 @@ def kill_tagged(name: str, value: str) -> int:
     # A process caught inside exec reads as having no environment until the kernel has
     # set up the new program's: none is left only when two scans a moment apart agree.
     clear_scans = 0
-    while clear_scans < 2 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         found = tagged(name, value)
         clear_scans = 0 if found else clear_scans + 1
         for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
             killed.add(pid)
+        if clear_scans == 2:
+            break
         time.sleep(0.005)
     return len(killed)
 
