@@ -46,6 +46,17 @@ def field_names(schema: type[Any]) -> list[str]:
     return list(schema.__struct_fields__)
 
 
+def field_defaults(schema: type[Any]) -> dict[str, Any]:
+    """The default of each field that has one (a default factory called), by name."""
+    out = {}
+    for info in msgspec.structs.fields(schema):
+        if info.default is not msgspec.NODEFAULT:
+            out[info.name] = info.default
+        elif info.default_factory is not msgspec.NODEFAULT:
+            out[info.name] = info.default_factory()
+    return out
+
+
 def json_schema_hook(kind: type) -> dict[str, Any]:
     """The JSON Schema of a field type of runner's own (its ``json_schema``)."""
     schema = getattr(kind, "json_schema", None)

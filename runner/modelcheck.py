@@ -55,9 +55,10 @@ def check_model(model: Any, plugin: str, deep: bool = True) -> None:
     if deep:
         import msgspec
 
-        from runner.model import json_schema_hook
+        from runner.model import field_defaults, json_schema_hook
 
-        _check_not_pydantic(params, where)
+        defaults = field_defaults(params)
+        _check_not_pydantic(params, defaults, where)
         try:
             msgspec.json.schema(params, schema_hook=json_schema_hook)
         except Exception as exc:
@@ -68,19 +69,16 @@ def check_model(model: Any, plugin: str, deep: bool = True) -> None:
                 "specs can hold (bool, int, float, str, Literal[...], lists of those), or a "
                 "class with `parse` and `json_schema` (see runner.affinity.CpuSet)"
             ) from exc
-        _check_defaults(params, where)
+        _check_defaults(params, defaults, where)
     _check_metrics_declared(getattr(model, "metrics", None), where)
     for method, args in (("run", 2), ("setup", 2), ("teardown", 2), ("prelude", 1)):
         _check_method(model, method, args, where)
     _OWNERS[id(model)] = plugin
 
 
-def _check_not_pydantic(params: type, where: str) -> None:
+def _check_not_pydantic(params: type, defaults: dict[str, Any], where: str) -> None:
     # Params were pydantic models before 0.2; a field written the old way would be taken
     # for its default, and a validator never called.
-    import msgspec
-
-    defaults = {f.name: f.default for f in msgspec.structs.fields(params)}
     for name, value in {**vars(params), **defaults}.items():
         if type(value).__module__.split(".")[0] == "pydantic":
             raise PluginError(
@@ -91,22 +89,16 @@ def _check_not_pydantic(params: type, where: str) -> None:
             )
 
 
-def _check_defaults(params: type, where: str) -> None:
+def _check_defaults(params: type, defaults: dict[str, Any], where: str) -> None:
     # A bad default fails every spec that leaves the field out, blaming the spec's author.
     import msgspec
 
-    from runner.model import convert
+    from runner.model import convert, field_names
 
-    fields = msgspec.structs.fields(params)
-    if any(f.required for f in fields):
+    if len(defaults) < len(field_names(params)):  # a required field: defaults alone fail
         return
-    # msgspec trusts defaults; give them to it as a spec would.
-    given = {
-        f.name: f.default if f.default_factory is msgspec.NODEFAULT else f.default_factory()
-        for f in fields
-    }
-    try:
-        convert(params, msgspec.to_builtins(given))
+    try:  # msgspec trusts defaults; give them to it as a spec would
+        convert(params, msgspec.to_builtins(defaults))
     except (msgspec.ValidationError, TypeError) as exc:
         msg, _, at = str(exc).partition(" - at `$.")
         field = at.rstrip("`") or "(all)"

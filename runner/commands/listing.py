@@ -11,8 +11,6 @@ from runner import hookimpl
 from runner.commands.common import load_spec_plugins
 
 if TYPE_CHECKING:
-    import msgspec
-
     from runner.plugins import PluginHost
 
 
@@ -39,6 +37,8 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
         return 0
     from msgspec.structs import fields as msgspec_fields
 
+    from runner.model import field_defaults
+
     models = host.models()
     for name in args.model:
         if name not in models:
@@ -50,8 +50,9 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
             continue
         print(f"{name}: {model.description}  [plugin {host.model_plugin(name)}]")
         print("  params:")
+        defaults = field_defaults(model.Params)
         for info in msgspec_fields(model.Params):
-            default = "" if info.required else f" = {_show(_default(info))}"
+            default = f" = {_show(defaults[info.name])}" if info.name in defaults else ""
             kind, description = _unwrap(info.type)
             doc = f"  {description}" if description else ""
             print(f"    {info.name}: {_type(kind)}{default}{doc}")
@@ -66,14 +67,6 @@ def list_(args: argparse.Namespace, host: PluginHost) -> int:
 
 def _show(value: Any) -> str:
     return json.dumps(value, default=str)
-
-
-def _default(info: msgspec.structs.FieldInfo) -> Any:
-    from msgspec import NODEFAULT
-
-    if info.default_factory is not NODEFAULT:
-        return info.default_factory()
-    return info.default
 
 
 def _unwrap(annotation: Any) -> tuple[Any, str]:
