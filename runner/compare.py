@@ -34,10 +34,10 @@ DEFAULT_THRESHOLD_PCT = 5.0
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$")
 
 
-def parse_percent(value: str | float) -> float:
+def parse_percent(value: object) -> float:
     """``"5%"``, ``"5"`` or ``5`` -> 5.0; a negative or malformed value raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a percentage")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{value!r} is not a percentage such as 5%")
     if isinstance(value, (int, float)):
         number = float(value)
     else:

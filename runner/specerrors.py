@@ -179,7 +179,7 @@ def _trim(src: yamlsrc.Source, loc: yamlsrc.Loc) -> yamlsrc.Loc:
 def _known_keys(schema: type[Any], parent: tuple[Any, ...]) -> list[str]:
     if not parent:
         return field_names(schema)
-    if parent[-1:] and isinstance(parent[-1], int) and schema is Envelope:
+    if isinstance(parent[-1], int) and schema is Envelope:
         return field_names(Expect)
     return []
 
