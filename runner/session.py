@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 
 
 def now() -> str:
-    """The current UTC time as results record it."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    """The current UTC time as results record it.
+
+    To the millisecond: two short sessions often start within one second, and a report
+    orders the sessions it is given by this time."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclasses.dataclass

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -56,6 +57,11 @@ def test_store_keeps_what_the_json_file_has(runner_cli):
         "ID", "STARTED", "TRIALS", "FAILED", "STATE", "COMMIT", "SPECS"
     ]  # fmt: skip
     assert table.stdout.splitlines()[1].split()[3:6] == ["2/2", "1", "finished"]
+    # Stored to the millisecond, shown to the second.
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", " ".join(table.stdout.splitlines()[1].split()[1:3])
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", session["started"])
 
 
 def test_export_csv_and_markdown(runner_cli):

@@ -42,7 +42,7 @@ def history(args: argparse.Namespace, host: PluginHost) -> int:
         return 0
     header = ("ID", "STARTED", "TRIALS", "FAILED", "STATE", "COMMIT", "SPECS")
     rows_text = [
-        (s.id, s.started.replace("T", " ").replace("+00:00", "Z"), f"{s.trials}/{s.planned}",
+        (s.id, s.started[:19].replace("T", " ") + "Z", f"{s.trials}/{s.planned}",
          str(s.failures), s.state, _commit(s.git_commit), " ".join(s.specs))
         for s in sessions
     ]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +50,16 @@ def load(args: argparse.Namespace) -> list[LoadedSession]:
     return load_sessions(args.results, args.db or DEFAULT_PATH)
 
 
+def _start_time(session: LoadedSession) -> datetime.datetime:
+    """When the session started, as a time: older files record it to the second, newer to
+    the millisecond, and a file without one sorts first."""
+    try:
+        time = datetime.datetime.fromisoformat(session.result.started)
+    except ValueError:
+        time = datetime.datetime.min
+    return time if time.tzinfo else time.replace(tzinfo=datetime.timezone.utc)
+
+
 @hookimpl
 def runner_register_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -80,7 +91,7 @@ def report(args: argparse.Namespace, host: PluginHost) -> int:
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"{args.output}: a report is an HTML file; name it FILE.html")
     # In the order they ran, whatever the order given: the oldest is the base.
-    sessions = sorted(load(args), key=lambda s: s.result.started)
+    sessions = sorted(load(args), key=_start_time)
     comparisons = []
     if len(sessions) > 1:
         from runner.report.comparison import compare_sessions
