@@ -49,7 +49,7 @@ class TcpParams(Params):
     ] = "thread"
     client: Annotated[
         Literal["thread", "process", "gevent"],
-        Meta(description="what each client is: a thread, a forked process, or a greenlet"),
+        Meta(description="what each client is: a thread, a process of its own, or a greenlet"),
     ] = "thread"
     clients: Annotated[
         int, Meta(ge=1, le=19_000, description="concurrent clients (connections)")

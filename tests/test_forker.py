@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 from runner.builtins.net.forker import Forker
@@ -32,6 +33,16 @@ def failing(message: str):
     return job
 
 
+def failing_first(message: str):
+    def job(env):
+        if env.index == 0:  # the forker's own: the forked ones wait at the gate for it
+            raise ValueError(message)
+        env.gate(60)
+        return env.index
+
+    return job
+
+
 @pytest.fixture
 def forker():
     f = Forker()
@@ -40,16 +51,17 @@ def forker():
     f.stop()
 
 
-def test_clients_are_forked_from_the_forker_not_from_the_caller(forker):
+def test_clients_are_the_forker_and_its_forks_not_forks_of_the_caller(forker):
     import gevent  # noqa: F401 - the caller is big; the forker, started afresh, is not
 
     pid = forker.proc.pid
     results = forker.run(3, whoami, "x", timeout=30)
     assert max(r[4] for r in results) < rss_kib() * 0.8  # a fork of the caller shares all of it
     assert [r[:2] for r in results] == [("x", 0), ("x", 1), ("x", 2)]
-    assert {r[3] for r in results} == {pid}
-    assert len({r[2] for r in results}) == 3
-    assert all(not os.path.exists(f"/proc/{r[2]}") for r in results)  # reaped
+    assert results[0][2:4] == (pid, os.getpid())  # client 0 is the forker itself
+    assert {r[3] for r in results[1:]} == {pid}
+    assert len({r[2] for r in results}) == 3  # three processes
+    assert all(not os.path.exists(f"/proc/{r[2]}") for r in results[1:])  # reaped
     assert forker.run(2, whoami, "y", timeout=30)[1][:2] == ("y", 1)  # it serves again
 
 
@@ -57,6 +69,14 @@ def test_a_failing_client_is_an_error_naming_it_and_the_forker_goes_on(forker):
     with pytest.raises(ModelError, match=r"client 1: ValueError: boom"):
         forker.run(3, failing, "boom", timeout=30)
     assert forker.run(1, failing, "boom", timeout=30) == [0]
+
+
+def test_the_forker_failing_as_client_0_frees_the_others_and_goes_on(forker):
+    started = time.monotonic()
+    with pytest.raises(ModelError, match=r"client 0: ValueError: boom"):
+        forker.run(3, failing_first, "boom", timeout=60)
+    assert time.monotonic() - started < 30  # the others left the gate, not waited out
+    assert forker.run(2, whoami, "y", timeout=30)[1][:2] == ("y", 1)
 
 
 def test_a_forker_that_dies_is_an_error_and_stop_leaves_nothing(forker):
