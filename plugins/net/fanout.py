@@ -2,8 +2,8 @@
 
 A job gets an :class:`Env`: the socket module to use (the standard one, or gevent's own,
 so greenlets cooperate without monkey patching), a gate that waits until every client has
-arrived, and a shared work counter.  Processes are forked per run, by the trial's
-:mod:`.forker`, and always reaped.
+arrived, and a shared work counter.  Process clients are the trial's :mod:`.forker` and
+the processes it forks for each run, always reaped.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ plain script's 14 when this was measured, with pydantic), cost the download's pr
 clients a fifth of their speed: the fork, each child's copy-on-write faults and its exit
 all grow with the parent.  The forker is a fresh interpreter that imports only the
 clients' code.  It is started before the first run and stopped with the trial; each run
-asks it once, over a pipe, to fork the clients, and gets their results back.
+asks it once, over a pipe, to run the clients, and gets their results back: it is client
+0 itself and forks the others (``fanout.fork_clients``).
 
 The request is pickled: ``make_job(arg)``, called in the forker before it forks, gives
 the job every client runs, so ``make_job`` must be a module-level function and ``arg``
